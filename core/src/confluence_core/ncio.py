@@ -1,0 +1,195 @@
+"""NetCDF helpers: atomic datasets, variables with the SWOT fills, tolerant reads.
+
+Every NetCDF file of the workflow is written through :func:`create`, so no
+reader ever sees a half-written file, and every float variable carries
+``_FillValue = -999999999999.0`` and every flag ``-999`` unless said otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import netCDF4
+import numpy as np
+
+from .atomic import atomic_path
+from .errors import InputError
+from .fill import FLOAT_FILL, INT_FILL
+
+#: Length of a SWOT ``time_str`` (``YYYY-MM-DDThh:mm:ssZ``).
+CHARTIME = 20
+
+
+@contextlib.contextmanager
+def create(path: str | os.PathLike[str], **attrs: Any) -> Iterator[netCDF4.Dataset]:
+    """Yield a new NETCDF4 dataset that appears at ``path`` only when complete."""
+    with atomic_path(path) as tmp:
+        ds = netCDF4.Dataset(tmp, "w", format="NETCDF4")
+        try:
+            if attrs:
+                ds.setncatts(attrs)
+            yield ds
+        finally:
+            ds.close()
+
+
+@contextlib.contextmanager
+def open_dataset(path: str | os.PathLike[str], mode: str = "r") -> Iterator[netCDF4.Dataset]:
+    """Open an existing NetCDF file; a missing or unreadable file is an :class:`InputError`."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", path)
+    try:
+        ds = netCDF4.Dataset(path, mode)
+    except OSError as exc:
+        raise InputError(f"not a readable NetCDF file ({exc})", path) from None
+    try:
+        ds.set_auto_mask(False)
+        yield ds
+    finally:
+        ds.close()
+
+
+def default_fill(dtype: Any) -> Any:
+    """Return the workflow's fill for ``dtype`` (float -> -999999999999, int -> -999)."""
+    kind = np.dtype(dtype).kind
+    if kind == "f":
+        return FLOAT_FILL
+    if kind in "iu":
+        return INT_FILL
+    return None
+
+
+def write_var(
+    group: netCDF4.Dataset | netCDF4.Group,
+    name: str,
+    data: Any,
+    dims: Sequence[str] = (),
+    dtype: Any = "f8",
+    fill: Any = "default",
+    attrs: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> netCDF4.Variable:
+    """Create ``name`` in ``group`` and write ``data``, NaN becoming the fill.
+
+    Parameters
+    ----------
+    group : netCDF4.Dataset or netCDF4.Group
+    name : str
+    data : array_like
+        Values; NaN and masked entries are written as the fill value.
+    dims : sequence of str
+        Dimension names (they must exist in ``group`` or a parent).
+    dtype : numpy dtype or str
+    fill : scalar, None or "default"
+        ``"default"`` uses :func:`default_fill`; ``None`` sets no ``_FillValue``.
+    attrs : mapping, optional
+        Extra variable attributes (units, long_name ...).
+    """
+    fill_value = default_fill(dtype) if fill == "default" else fill
+    var = group.createVariable(name, dtype, tuple(dims), fill_value=fill_value, **kwargs)
+    if attrs:
+        var.setncatts(dict(attrs))
+    arr = np.ma.asarray(data)
+    if np.dtype(dtype).kind in "fiu" and fill_value is not None:
+        if arr.dtype.kind == "f":
+            arr = np.ma.masked_invalid(arr)
+        arr = np.ma.filled(arr.astype(np.dtype(dtype)) if arr.dtype.kind != "O" else arr, fill_value)
+    if var.ndim == 0:
+        var.assignValue(np.asarray(arr).reshape(()))
+    else:
+        var[:] = np.asarray(arr)
+    return var
+
+
+def write_strings(
+    group: netCDF4.Dataset | netCDF4.Group,
+    name: str,
+    values: Sequence[str] | np.ndarray,
+    dims: Sequence[str],
+    char_dim: str = "chartime",
+    fill: str | None = "n",
+    attrs: Mapping[str, Any] | None = None,
+) -> netCDF4.Variable:
+    """Write fixed-width strings as an ``S1`` char array (like SWOT ``time_str``)."""
+    arr = np.asarray(values, dtype=object)
+    width = len(group.dimensions[char_dim]) if char_dim in group.dimensions else _dim_len(group, char_dim)
+    var = group.createVariable(name, "S1", (*dims, char_dim), fill_value=fill)
+    if attrs:
+        var.setncatts(dict(attrs))
+    text = np.asarray([str(v) if v is not None else "" for v in arr.ravel()], dtype=f"S{width}")
+    var[:] = netCDF4.stringtochar(text.reshape(arr.shape))
+    return var
+
+
+def _dim_len(group: Any, name: str) -> int:
+    while group is not None:
+        if name in group.dimensions:
+            return len(group.dimensions[name])
+        group = group.parent
+    raise KeyError(f"dimension {name!r} not found")
+
+
+def get_group(ds: netCDF4.Dataset, path: str) -> netCDF4.Group | None:
+    """Return the group at ``path`` (``"reach"``, ``"gbpriors/node"``), or None."""
+    group: Any = ds
+    for part in [p for p in path.split("/") if p]:
+        if part not in group.groups:
+            return None
+        group = group.groups[part]
+    return group
+
+
+def has_var(group: Any, name: str) -> bool:
+    """True if ``group`` holds variable ``name``."""
+    return group is not None and name in group.variables
+
+
+def read_float(group: Any, name: str, default: Any = None) -> np.ndarray | None:
+    """Read a numeric variable as float64 with fills, masks and NaN as NaN.
+
+    Returns ``default`` when the group or variable is absent, so optional
+    fields never crash a reader.
+    """
+    if not has_var(group, name):
+        return default
+    var = group.variables[name]
+    raw = var[...]
+    out = np.ma.filled(np.ma.asarray(raw).astype(np.float64), np.nan)
+    fills = {FLOAT_FILL}
+    for attr in ("_FillValue", "missing_value"):
+        if attr in var.ncattrs():
+            fills.update(np.atleast_1d(var.getncattr(attr)).astype(np.float64).tolist())
+    for f in fills:
+        out[out == f] = np.nan
+    out[np.isclose(out, FLOAT_FILL, rtol=0, atol=0.5)] = np.nan
+    return out
+
+
+def read_int(group: Any, name: str, default: Any = None) -> np.ndarray | None:
+    """Read an integer variable as-is (fills kept), or ``default`` when absent."""
+    if not has_var(group, name):
+        return default
+    return np.ma.filled(np.ma.asarray(group.variables[name][...]), INT_FILL)
+
+
+def read_strings(group: Any, name: str, default: Any = None) -> np.ndarray | None:
+    """Read a char-array or string variable as an array of ``str``."""
+    if not has_var(group, name):
+        return default
+    var = group.variables[name]
+    raw = np.ma.filled(np.ma.asarray(var[...]), b"") if var.dtype == "S1" else var[...]
+    if var.dtype == "S1" and var.ndim >= 1:
+        raw = netCDF4.chartostring(raw)
+    arr = np.asarray(raw, dtype=object)
+    flat = [v.decode() if isinstance(v, bytes) else str(v) for v in arr.ravel()]
+    return np.asarray(flat, dtype=object).reshape(arr.shape)
+
+
+def copy_attrs(src: Any, dst: Any) -> None:
+    """Copy every attribute of ``src`` to ``dst`` (groups, variables or datasets)."""
+    dst.setncatts({k: src.getncattr(k) for k in src.ncattrs()})
