@@ -23,5 +23,5 @@ class InputError(ConfluenceError):
     """An input file is missing, unreadable or breaks its contract."""
 
 
-class NotEnoughData(ConfluenceError):
+class NotEnoughDataError(ConfluenceError):
     """A reach has too few usable observations for a method."""

@@ -1,0 +1,111 @@
+"""The shared library: ids, index resolution, atomic writes, NetCDF helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from confluence_core import atomic, ids, index, jsonio, ncio
+from confluence_core.errors import ConfluenceError, InputError
+from confluence_core.fill import FLOAT_FILL, from_nan, to_nan
+from confluence_core.volumes import volume_path
+
+
+def test_ids():
+    assert ids.continent_of(74269800011) == "na"
+    assert ids.continent_of("31241100011") == "as"
+    assert ids.basin_of(74269800011) == 7426
+    assert ids.reach_type(74269800014) == 4
+    assert ids.is_river("74269800011") and not ids.is_river("74269800013")
+    assert ids.reach_of_node(74269800010011) == "74269800011"
+    with pytest.raises(ValueError, match="is not 11 digits"):
+        ids.reach_str(7426980001)
+    with pytest.raises(ValueError, match="no SWORD continent"):
+        ids.continent_of("04269800011")
+
+
+def test_resolve_index(monkeypatch):
+    monkeypatch.delenv(index.ARRAY_INDEX_ENV, raising=False)
+    with pytest.raises(ConfluenceError, match="give --index N or set AWS_BATCH_JOB_ARRAY_INDEX"):
+        index.resolve_index(None)
+    monkeypatch.setenv(index.ARRAY_INDEX_ENV, "7")
+    assert index.resolve_index(None) == 7
+    monkeypatch.setenv(index.OFFSET_ENV, "10000")
+    assert index.resolve_index(None) == 10007
+    assert index.resolve_index(3) == 3
+    monkeypatch.setenv(index.ARRAY_INDEX_ENV, "x")
+    with pytest.raises(ConfluenceError, match="is not an integer"):
+        index.resolve_index(None)
+
+
+def test_chunks():
+    assert index.chunks(25_000) == [(0, 10_000), (10_000, 10_000), (20_000, 5_000)]
+    assert index.chunks(0) == []
+
+
+def test_entry_errors(tmp_path):
+    path = tmp_path / "reaches.json"
+    jsonio.write_json(path, [{"reach_id": 1}])
+    assert index.entry(path, 0) == {"reach_id": 1}
+    with pytest.raises(ConfluenceError, match="has 1 entries, no index 5"):
+        index.entry(path, 5)
+    path.write_text("{not json")
+    with pytest.raises(InputError, match="reaches.json: not valid JSON"):
+        jsonio.read_json(path)
+
+
+def test_atomic_path_leaves_nothing_on_error(tmp_path):
+    dest = tmp_path / "out.txt"
+    atomic.write_text(dest, "old")
+    with pytest.raises(RuntimeError), atomic.atomic_path(dest) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
+    assert dest.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_ncio_roundtrip_fills_and_atomicity(tmp_path):
+    path = tmp_path / "x.nc"
+    with ncio.create(path, title="t") as ds:
+        ds.createDimension("nt", 3)
+        ds.createDimension("chartime", ncio.CHARTIME)
+        grp = ds.createGroup("reach")
+        ncio.write_var(grp, "wse", [1.0, np.nan, 3.0], ("nt",), attrs={"units": "m"})
+        ncio.write_var(grp, "flag", [0, 1, 2], ("nt",), dtype="i4")
+        ncio.write_strings(grp, "time_str", ["2023-01-01T00:00:00Z", "no_data", ""], ("nt",))
+    with ncio.open_dataset(path) as ds:
+        grp = ncio.get_group(ds, "reach")
+        raw = grp["wse"][:]
+        assert raw[1] == FLOAT_FILL
+        np.testing.assert_array_equal(ncio.read_float(grp, "wse"), [1.0, np.nan, 3.0])
+        assert ncio.read_float(grp, "slope") is None
+        assert list(ncio.read_strings(grp, "time_str")) == ["2023-01-01T00:00:00Z", "no_data", ""]
+        assert grp["wse"].units == "m" and ds.title == "t"
+    with pytest.raises(ValueError), ncio.create(tmp_path / "y.nc") as ds:
+        raise ValueError("fail while writing")
+    assert not (tmp_path / "y.nc").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.nc"]
+
+
+def test_open_dataset_errors(tmp_path):
+    with pytest.raises(InputError, match="missing.nc: file not found"):
+        with ncio.open_dataset(tmp_path / "missing.nc"):
+            pass
+    bad = tmp_path / "bad.nc"
+    bad.write_bytes(b"not netcdf")
+    with pytest.raises(InputError, match="bad.nc: not a readable NetCDF file"):
+        with ncio.open_dataset(bad):
+            pass
+
+
+def test_fill_conversions():
+    np.testing.assert_array_equal(to_nan(np.array([1.0, FLOAT_FILL])), [1.0, np.nan])
+    np.testing.assert_array_equal(from_nan(np.array([1.0, np.nan])), [1.0, FLOAT_FILL])
+
+
+def test_volume_path(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONFLUENCE_MNT", str(tmp_path))
+    assert volume_path("flpe", "momma") == tmp_path / "flpe" / "momma"
+    monkeypatch.delenv("CONFLUENCE_MNT")
+    assert str(volume_path("input", "reaches.json")) == "/mnt/data/input/reaches.json"
+    with pytest.raises(KeyError, match="unknown volume"):
+        volume_path("attic")

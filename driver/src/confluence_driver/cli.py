@@ -1,0 +1,142 @@
+"""``confluence``: list the workflow, run it locally, make the demo world."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from confluence_core.errors import ConfluenceError
+
+from . import __version__
+from . import workflow as wf
+from .data import prepare_data
+from .runner import LocalRunner, RunFolder, StepFailedError, describe, image_tag
+
+
+def _fail(exc: ConfluenceError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="confluence")
+def main() -> None:
+    """Confluence: SWOT river discharge, from RiverSP granules to gauge validation."""
+
+
+@main.command()
+@click.option("--workflow", "workflow_file", type=click.Path(dir_okay=False), help="Another workflow table.")
+def steps(workflow_file: str | None) -> None:
+    """List the workflow's steps in run order."""
+    try:
+        flow = wf.load(workflow_file)
+    except ConfluenceError as exc:
+        _fail(exc)
+    click.echo(f"{'#':>2} {'step':<22} {'fan-out':<9} {'list':<16} {'image':<30} {'reads -> writes':<40} status")
+    for s in flow.steps:
+        io = f"{','.join(s.reads) or '-'} -> {','.join(s.writes) or '-'}"
+        status = s.status if s.local == "run" else f"{s.status}, no-op locally"
+        click.echo(
+            f"{s.stage:>2} {s.name:<22} {s.fanout:<9} {s.list or '-':<16} {image_tag(s.image):<30} {io:<40} {status}"
+        )
+
+
+@main.command()
+@click.option("--workflow", "workflow_file", type=click.Path(dir_okay=False), help="Another workflow table.")
+def images(workflow_file: str | None) -> None:
+    """Print `image<TAB>path` for every image of the workflow (used by `make build`)."""
+    try:
+        flow = wf.load(workflow_file)
+    except ConfluenceError as exc:
+        _fail(exc)
+    for image, path in flow.images().items():
+        click.echo(f"{image}\t{path}")
+
+
+def _reaches(values: tuple[str, ...]) -> set[str] | None:
+    if not values:
+        return None
+    out: set[str] = set()
+    for value in values:
+        path = Path(value)
+        items = path.read_text().split() if path.is_file() else [value]
+        out.update(i.strip() for item in items for i in item.replace(",", " ").split() if i.strip())
+    return out
+
+
+@main.command()
+@click.option("--local", "mode", flag_value="local", default=True, help="Run on this machine (default).")
+@click.option("--workdir", default="confluence-run", show_default=True, type=click.Path(file_okay=False),
+              help="Run folder: one sub-folder per volume, logs/ and state/.")
+@click.option("--engine", type=click.Choice(["auto", "docker", "process"]), default="auto", show_default=True,
+              help="docker: the built images; process: the installed entry points; auto: docker if it answers.")
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1), help="Parallel children.")
+@click.option("--steps", "step_names", multiple=True, help="Only these steps (comma-separated or repeated).")
+@click.option("--from", "start", help="Start at this step.")
+@click.option("--until", help="Stop after this step.")
+@click.option("--reaches", multiple=True, help="Only children covering these reach ids (ids, or a file of ids).")
+@click.option("--force", is_flag=True, help="Redo children whose outputs are complete.")
+@click.option("--dry-run", is_flag=True, help="Print what would run and exit.")
+@click.option("--source", type=click.Path(exists=True, file_okay=False),
+              help="Folder of RiverSP granule zips (default: the built-in demo world).")
+@click.option("--sword", type=click.Path(exists=True), help="SWORD file or folder (default: found in --source).")
+@click.option("--sos", type=click.Path(exists=True), help="SoS priors file or folder (default: found in --source).")
+@click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Extra environment for every job.")
+@click.option("--workflow", "workflow_file", type=click.Path(dir_okay=False), help="Another workflow table.")
+def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, ...], start: str | None,
+        until: str | None, reaches: tuple[str, ...], force: bool, dry_run: bool, source: str | None,
+        sword: str | None, sos: str | None, env_pairs: tuple[str, ...], workflow_file: str | None) -> None:
+    """Run the workflow (with no data given, on the built-in demo world)."""
+    from .engines import select_engine
+
+    try:
+        flow = wf.load(workflow_file)
+        chosen = flow.select(step_names or None, start, until)
+        env = dict(_pair(p) for p in env_pairs)
+        folder = RunFolder(Path(workdir))
+        wanted = _reaches(reaches)
+        if dry_run:
+            for line in describe(flow, chosen, folder, wanted):
+                click.echo(line)
+            return
+        folder.create()
+        note = prepare_data(folder, source, sword, sos, needs_data=workflow_file is None)
+        if note:
+            click.echo(note, err=True)
+        runner = LocalRunner(flow, folder, select_engine(engine), jobs=jobs, force=force,
+                             reaches=wanted, env=env, echo=lambda m: click.echo(m, err=True))
+        runner.run(chosen)
+    except StepFailedError as exc:
+        click.echo(f"error: {exc}", err=True)
+        click.echo("later steps were not started; fix the cause and rerun (finished children are kept)", err=True)
+        sys.exit(1)
+    except ConfluenceError as exc:
+        _fail(exc)
+    click.echo(f"run folder: {folder.root}", err=True)
+
+
+def _pair(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise ConfluenceError(f"--env {text!r} is not KEY=VALUE")
+    key, value = text.split("=", 1)
+    return key, value
+
+
+def _optional_commands() -> None:
+    """Commands from packages that may not be installed (the demo world, the Pepsi benchmark)."""
+    try:
+        from confluence_demo.cli import demo
+    except ImportError:
+        pass
+    else:
+        main.add_command(demo, "demo")
+    try:
+        from confluence_flpe.bench import bench_accuracy
+    except ImportError:
+        pass
+    else:
+        main.add_command(bench_accuracy, "bench-accuracy")
+
+
+_optional_commands()

@@ -1,0 +1,82 @@
+"""The Docker engine: the module's image, the run folder's volumes bind-mounted at /mnt/data."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from confluence_core.errors import ConfluenceError
+from confluence_core.volumes import container_path
+
+from .base import Engine, JobResult, JobSpec, failure_reason
+
+INSTALL_HINT = (
+    "install Docker (e.g. `apt-get install docker.io`) and start `dockerd`, "
+    "or run with --engine process"
+)
+
+
+def docker_client() -> Any:
+    """A client of a Docker engine that answers, or one ConfluenceError saying what to install."""
+    try:
+        import docker
+    except ImportError:
+        raise ConfluenceError(f"the Python package 'docker' is missing: pip install docker; {INSTALL_HINT}") from None
+    try:
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except Exception as exc:
+        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise ConfluenceError(f"no Docker engine answers ({first}): {INSTALL_HINT}") from None
+    return client
+
+
+class DockerEngine(Engine):
+    """Runs each job as a container of ``confluence/<image>:<version>``."""
+
+    name = "docker"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def check(self, images: dict[str, tuple[str, ...]]) -> None:
+        import docker
+
+        missing = []
+        for tag in sorted(images):
+            try:
+                self.client.images.get(tag)
+            except docker.errors.ImageNotFound:
+                missing.append(tag)
+        if missing:
+            raise ConfluenceError(f"images not built: {', '.join(missing)} (run `make build`)")
+
+    def run(self, spec: JobSpec) -> JobResult:
+        volumes = {
+            str(host.resolve()): {"bind": container_path(vol), "mode": "ro" if ro else "rw"}
+            for vol, (host, ro) in spec.mounts.items()
+        }
+        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        start = time.monotonic()
+        container = self.client.containers.run(
+            spec.image, list(spec.command), environment=spec.env, volumes=volumes,
+            user=f"{os.getuid()}:{os.getgid()}", detach=True, working_dir="/tmp",
+            labels={"confluence.step": spec.step, "confluence.index": str(spec.index)},
+        )
+        try:
+            try:
+                status = container.wait(timeout=spec.timeout_s)
+                code = int(status.get("StatusCode", 1))
+                timed_out = False
+            except Exception:  # requests' ReadTimeout: the job ran past its timeout
+                container.kill()
+                code, timed_out = 124, True
+            spec.log_path.write_bytes(container.logs(stdout=True, stderr=True))
+            if timed_out:
+                with spec.log_path.open("a") as log:
+                    log.write(f"\nerror: timed out after {spec.timeout_s:.0f} s\n")
+        finally:
+            container.remove(force=True)
+        seconds = time.monotonic() - start
+        return JobResult(spec, code, seconds, "" if code == 0 else failure_reason(spec.log_path))

@@ -1,0 +1,284 @@
+"""Run workflow steps locally: fan-out, parallel children, resume, logs, failure reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from confluence_core.atomic import is_partial
+from confluence_core.errors import ConfluenceError
+from confluence_core.ids import CONTINENTS
+from confluence_core.index import ARRAY_INDEX_ENV
+from confluence_core.jsonio import read_json, write_json
+from confluence_core.volumes import VOLUMES
+
+from . import __version__
+from .engines import Engine, JobResult, JobSpec
+from .fanout import Child, children, expected_outputs
+from .progress import Progress
+from .workflow import Step, Workflow
+
+IMAGE_PREFIX = "confluence"
+
+
+def image_tag(image: str, version: str = __version__) -> str:
+    """Full tag of a workflow image, e.g. ``confluence/input:0.1.0``."""
+    return f"{IMAGE_PREFIX}/{image}:{version}"
+
+
+@dataclass
+class RunFolder:
+    """A run folder: one sub-folder per volume, plus ``logs/``, ``state/`` and ``run.json``."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root).absolute()
+
+    def volume(self, name: str) -> Path:
+        return self.root / VOLUMES[name]
+
+    def create(self) -> None:
+        for name in VOLUMES:
+            if name != "source":
+                self.volume(name).mkdir(parents=True, exist_ok=True)
+        (self.root / "logs").mkdir(exist_ok=True)
+        (self.root / "state").mkdir(exist_ok=True)
+
+    def log_path(self, step: str, index: int) -> Path:
+        return self.root / "logs" / step / f"{index}.log"
+
+    def marker(self, step: str, index: int) -> Path:
+        return self.root / "state" / step / f"{index}.json"
+
+    def link_source(self, source: Path) -> None:
+        """Make ``source/`` (the read-only granule volume) point at ``source``."""
+        link = self.volume("source")
+        source = source.absolute()
+        if link.is_symlink() or link.exists():
+            if link.resolve() == source.resolve():
+                return
+            if not link.is_symlink():
+                raise ConfluenceError("exists and is not a link to a source folder", link)
+            link.unlink()
+        link.symlink_to(source, target_is_directory=True)
+
+    def write_continents(self) -> None:
+        path = self.volume("input") / "continent.json"
+        if not path.exists():
+            write_json(path, CONTINENTS)
+
+    def stage(self, files: Sequence[Path], kind: str) -> list[Path]:
+        """Copy SWORD (``kind='sword'``) or SoS (``'sos'``) files into input/<kind>/ unless present."""
+        dest_dir = self.volume("input") / kind
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        staged = []
+        for f in files:
+            dest = dest_dir / f.name
+            if not dest.exists():
+                tmp = dest_dir / f".{f.name}.part"
+                shutil.copyfile(f, tmp)
+                os.replace(tmp, dest)
+            staged.append(dest)
+        return staged
+
+
+@dataclass
+class StepReport:
+    """How a step went."""
+
+    step: Step
+    total: int = 0
+    skipped: int = 0
+    results: list[JobResult] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def failed(self) -> list[JobResult]:
+        return [r for r in self.results if not r.ok]
+
+
+class StepFailedError(ConfluenceError):
+    """A step had failed children; later steps were not started."""
+
+
+@dataclass
+class LocalRunner:
+    """Runs selected steps of a workflow in a run folder with one engine."""
+
+    workflow: Workflow
+    folder: RunFolder
+    engine: Engine
+    jobs: int = 1
+    force: bool = False
+    reaches: Collection[str] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    version: str = __version__
+    echo: Callable[[str], None] = print
+    run_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.run_id = self.run_id or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+    # -- planning ---------------------------------------------------------------------------
+    def runnable(self, steps: Sequence[Step]) -> list[Step]:
+        return [s for s in steps if s.ready and s.local == "run"]
+
+    def check(self, steps: Sequence[Step]) -> None:
+        self.engine.check({image_tag(s.image, self.version): s.command for s in self.runnable(steps)})
+
+    def plan(self, step: Step) -> list[Child]:
+        return children(step, self.folder.volume("input"), self.reaches)
+
+    # -- running ----------------------------------------------------------------------------
+    def run(self, steps: Sequence[Step]) -> list[StepReport]:
+        self.check(steps)
+        reports = []
+        for n, step in enumerate(steps, 1):
+            label = f"[{n}/{len(steps)}] {step.name}"
+            if not step.ready:
+                self.echo(f"{label}: planned, not built yet: skipped")
+                reports.append(StepReport(step, note="planned"))
+                continue
+            if step.local == "noop":
+                self.echo(f"{label}: nothing to do locally ({step.command[0]} acts on AWS only)")
+                reports.append(StepReport(step, note="noop"))
+                continue
+            report = self.run_step(step, label)
+            reports.append(report)
+            self._record(reports)
+            if report.failed:
+                raise StepFailedError(self.failure_message(report))
+        return reports
+
+    def run_step(self, step: Step, label: str) -> StepReport:
+        kids = self.plan(step)
+        report = StepReport(step, total=len(kids))
+        todo = [c for c in kids if self.force or not self.is_done(step, c)]
+        report.skipped = len(kids) - len(todo)
+        progress = Progress(label, len(kids))
+        progress.update(skipped=report.skipped)
+        resource = self.workflow.resources[step.resources]
+        workers = max(1, min(len(todo), self.jobs // max(1, resource.slots) or 1))
+
+        def one(child: Child) -> JobResult:
+            self.marker_path(step, child).unlink(missing_ok=True)
+            result = self.engine.run(self.spec(step, child, resource.timeout_s))
+            if result.ok:
+                missing = [p for p in expected_outputs(step, child, self.folder.root) if not p.exists()]
+                if missing:
+                    result.returncode = 1
+                    result.reason = f"exited 0 but did not write {', '.join(map(str, missing[:3]))}"
+                else:
+                    write_json(self.marker_path(step, child), {
+                        "key": child.key, "engine": self.engine.name, "run_id": self.run_id,
+                        "seconds": round(result.seconds, 3),
+                    })
+            progress.update(done=int(result.ok), failed=int(not result.ok))
+            return result
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            report.results = list(pool.map(one, todo))
+        progress.close()
+        if report.failed:
+            self.sweep_partials(step)
+        return report
+
+    def spec(self, step: Step, child: Child, timeout_s: float) -> JobSpec:
+        mounts = {v: (self.folder.volume(v), ro) for v, ro in step.volumes.items()}
+        env = {
+            ARRAY_INDEX_ENV: str(child.index),
+            "CONFLUENCE_RUN_ID": self.run_id,
+            "CONFLUENCE_ENGINE": self.engine.name,
+            "MPLCONFIGDIR": "/tmp",
+            **self.env,
+        }
+        return JobSpec(
+            step=step.name, index=child.index, image=image_tag(step.image, self.version),
+            command=step.command, env=env, mounts=mounts, run_dir=self.folder.root,
+            log_path=self.folder.log_path(step.name, child.index), timeout_s=timeout_s,
+        )
+
+    # -- resume -----------------------------------------------------------------------------
+    def marker_path(self, step: Step, child: Child) -> Path:
+        return self.folder.marker(step.name, child.index)
+
+    def is_done(self, step: Step, child: Child) -> bool:
+        """A child is done when its marker names the same entry and its outputs exist."""
+        marker = self.marker_path(step, child)
+        if not marker.exists():
+            return False
+        try:
+            if read_json(marker).get("key") != child.key:
+                return False
+        except ConfluenceError:
+            return False
+        return all(p.exists() for p in expected_outputs(step, child, self.folder.root))
+
+    # -- failures ---------------------------------------------------------------------------
+    def sweep_partials(self, step: Step) -> None:
+        """Remove temporary files a killed job may have left in the step's writable volumes."""
+        for vol in step.writes:
+            for path in self.folder.volume(vol).rglob(".*.part"):
+                if is_partial(path):
+                    path.unlink(missing_ok=True)
+
+    @staticmethod
+    def failure_message(report: StepReport) -> str:
+        failed = report.failed
+        first = failed[0]
+        indices = ", ".join(str(r.spec.index) for r in failed[:20]) + (" ..." if len(failed) > 20 else "")
+        return (
+            f"step {report.step.name} failed: {len(failed)} of {report.total} children "
+            f"(indices {indices}); index {first.spec.index}: {first.reason or 'exit ' + str(first.returncode)}"
+            f"; log: {first.spec.log_path}"
+        )
+
+    def _record(self, reports: Sequence[StepReport]) -> None:
+        path = self.folder.root / "run.json"
+        record = read_json(path) if path.exists() else {}
+        record.update({"run_id": self.run_id, "engine": self.engine.name, "version": self.version})
+        steps = record.setdefault("steps", {})
+        for r in reports:
+            if r.note:
+                continue
+            steps[r.step.name] = {
+                "total": r.total, "skipped": r.skipped,
+                "succeeded": sum(x.ok for x in r.results), "failed": [x.spec.index for x in r.failed],
+                "seconds": round(sum(x.seconds for x in r.results), 3), "run_id": self.run_id,
+            }
+        write_json(path, record, indent=1)
+
+
+def describe(workflow: Workflow, steps: Sequence[Step], folder: RunFolder,
+             reaches: Collection[str] | None = None) -> list[str]:
+    """Lines for ``--dry-run``: each step, its children (when the list exists) and its command."""
+    lines = []
+    for step in steps:
+        if not step.ready:
+            lines.append(f"{step.stage:>2} {step.name:<22} planned (not built yet)")
+            continue
+        if step.local == "noop":
+            lines.append(f"{step.stage:>2} {step.name:<22} no-op locally")
+            continue
+        try:
+            n = str(len(children(step, folder.volume("input"), reaches)))
+        except ConfluenceError:
+            n = f"? ({step.list} not written yet)"
+        lines.append(
+            f"{step.stage:>2} {step.name:<22} {step.fanout:<9} children: {n:<6} "
+            f"{image_tag(step.image)} {' '.join(step.command)}"
+        )
+    return lines
+
+
+def load_record(folder: RunFolder) -> dict:
+    path = folder.root / "run.json"
+    return json.loads(path.read_text()) if path.exists() else {}

@@ -1,0 +1,142 @@
+"""The local engines on a real module (the selftest image / entry point), not mocks.
+
+Each behaviour is checked with the process engine; the Docker engine runs the
+same cases when an engine answers and ``confluence/selftest`` is built
+(`make build ALL=1`), and must give the same files.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import netCDF4
+import pytest
+from click.testing import CliRunner
+from confluence_driver import __version__
+from confluence_driver.cli import main
+
+from .conftest import REACHES, SELFTEST_WORKFLOW, docker_ready
+
+SELFTEST_IMAGE = f"confluence/selftest:{__version__}"
+
+
+def run_cli(run: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        main, ["run", "--workflow", str(SELFTEST_WORKFLOW), "--workdir", str(run), *args]
+    )
+    return result.exit_code, result.output
+
+
+ENGINES = [
+    "process",
+    pytest.param("docker", marks=[
+        pytest.mark.docker,
+        pytest.mark.skipif(bool(docker_ready(SELFTEST_IMAGE)), reason=docker_ready(SELFTEST_IMAGE) or "ok"),
+    ]),
+]
+
+
+def outputs(run: Path) -> dict[str, dict]:
+    """The selftest's JSON outputs by reach id, without run-to-run values (pid, engine)."""
+    out = {}
+    for path in sorted((run / "output" / "selftest").glob("*.json")):
+        data = json.loads(path.read_text())
+        out[path.stem] = {"entry": data["entry"], "index": data["index"]}
+    return out
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_parallel_children_write_every_output(selftest_run, engine):
+    start = time.monotonic()
+    code, text = run_cli(selftest_run, "--engine", engine, "--jobs", "4")
+    wall = time.monotonic() - start
+    assert code == 0, text
+    assert sorted(outputs(selftest_run)) == sorted(REACHES)
+    assert (selftest_run / "diagnostics" / "selftest" / "done.json").exists()
+    record = json.loads((selftest_run / "run.json").read_text())
+    busy = record["steps"]["fan"]["seconds"]
+    assert busy >= 4 * 0.8
+    assert wall < 0.75 * busy + 3, f"children did not overlap: wall {wall:.1f} s for {busy:.1f} s of work"
+    assert "4/4 done, 0 failed" in text
+    for i in range(4):
+        assert (selftest_run / "logs" / "fan" / f"{i}.log").read_text().strip()
+    engine_seen = json.loads((selftest_run / "output" / "selftest" / f"{REACHES[0]}.json").read_text())
+    assert engine_seen["engine_env"] == engine
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_failed_child_stops_the_run_and_leaves_no_partial_file(selftest_run, engine):
+    bad = REACHES[2]
+    code, text = run_cli(selftest_run, "--engine", engine, "--jobs", "2", "--env", f"SELFTEST_FAIL_ON={bad}")
+    assert code == 1
+    assert "step fan failed: 1 of 4 children (indices 2)" in text
+    assert f"entry {bad} is the entry to fail on" in text
+    assert str(selftest_run / "logs" / "fan" / "2.log") in text
+    assert "later steps were not started" in text
+    assert not (selftest_run / "diagnostics" / "selftest").exists()
+    written = sorted(p.name for p in (selftest_run / "output" / "selftest").iterdir())
+    assert f"{bad}.nc" not in written and f"{bad}.json" not in written
+    assert not [n for n in written if n.endswith(".part")]
+    assert sorted(outputs(selftest_run)) == sorted(set(REACHES) - {bad})
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_resume_skips_finished_children_and_force_redoes_them(selftest_run, engine):
+    bad = REACHES[1]
+    assert run_cli(selftest_run, "--engine", engine, "--env", f"SELFTEST_FAIL_ON={bad}")[0] == 1
+    before = {p.name: p.stat().st_mtime_ns for p in (selftest_run / "output" / "selftest").glob("*.json")}
+    code, text = run_cli(selftest_run, "--engine", engine)
+    assert code == 0, text
+    after = {p.name: p.stat().st_mtime_ns for p in (selftest_run / "output" / "selftest").glob("*.json")}
+    assert {k: after[k] for k in before} == before, "finished children were redone"
+    assert f"{bad}.json" in after
+    assert "1/4 done, 0 failed, 3 skipped" in text
+    # an output deleted by hand makes its child incomplete again
+    (selftest_run / "output" / "selftest" / f"{REACHES[3]}.nc").unlink()
+    code, text = run_cli(selftest_run, "--engine", engine, "--steps", "fan")
+    assert code == 0 and "1/4 done, 0 failed, 3 skipped" in text
+    code, text = run_cli(selftest_run, "--engine", engine, "--steps", "fan", "--force")
+    assert code == 0 and "4/4 done, 0 failed" in text
+    forced = {p.name: p.stat().st_mtime_ns for p in (selftest_run / "output" / "selftest").glob("*.json")}
+    assert all(forced[k] != after[k] for k in after)
+
+
+def test_reaches_option_limits_children(selftest_run):
+    code, text = run_cli(selftest_run, "--engine", "process", "--steps", "fan", "--reaches", REACHES[0])
+    assert code == 0, text
+    assert sorted(outputs(selftest_run)) == [REACHES[0]]
+
+
+def test_missing_docker_is_one_line_naming_what_to_install(selftest_run, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    code, text = run_cli(selftest_run, "--engine", "docker")
+    assert code == 1
+    lines = text.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: no Docker engine answers")
+    assert "apt-get install docker.io" in lines[0] and "--engine process" in lines[0]
+
+
+def test_auto_engine_says_which(selftest_run, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    code, text = run_cli(selftest_run, "--engine", "auto", "--steps", "after")
+    assert code == 0, text
+    assert "engine: process (no Docker engine answers" in text
+
+
+@pytest.mark.docker
+@pytest.mark.skipif(bool(docker_ready(SELFTEST_IMAGE)), reason=docker_ready(SELFTEST_IMAGE) or "ok")
+def test_docker_and_process_engines_write_the_same_files(tmp_path, selftest_run):
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(selftest_run, other)
+    assert run_cli(selftest_run, "--engine", "process", "--jobs", "2")[0] == 0
+    assert run_cli(other, "--engine", "docker", "--jobs", "2")[0] == 0
+    assert outputs(selftest_run) == outputs(other)
+    for reach in REACHES:
+        with netCDF4.Dataset(selftest_run / "output" / "selftest" / f"{reach}.nc") as a, \
+                netCDF4.Dataset(other / "output" / "selftest" / f"{reach}.nc") as b:
+            assert a.variables.keys() == b.variables.keys()
+            assert int(a["index"][...]) == int(b["index"][...])
