@@ -49,7 +49,7 @@ def test_entry_errors(tmp_path):
     with pytest.raises(ConfluenceError, match="has 1 entries, no index 5"):
         index.entry(path, 5)
     path.write_text("{not json")
-    with pytest.raises(InputError, match="reaches.json: not valid JSON"):
+    with pytest.raises(InputError, match=r"reaches\.json: not valid JSON"):
         jsonio.read_json(path)
 
 
@@ -87,14 +87,12 @@ def test_ncio_roundtrip_fills_and_atomicity(tmp_path):
 
 
 def test_open_dataset_errors(tmp_path):
-    with pytest.raises(InputError, match="missing.nc: file not found"):
-        with ncio.open_dataset(tmp_path / "missing.nc"):
-            pass
+    with pytest.raises(InputError, match=r"missing\.nc: file not found"), ncio.open_dataset(tmp_path / "missing.nc"):
+        pass
     bad = tmp_path / "bad.nc"
     bad.write_bytes(b"not netcdf")
-    with pytest.raises(InputError, match="bad.nc: not a readable NetCDF file"):
-        with ncio.open_dataset(bad):
-            pass
+    with pytest.raises(InputError, match=r"bad\.nc: not a readable NetCDF file"), ncio.open_dataset(bad):
+        pass
 
 
 def test_fill_conversions():
@@ -109,3 +107,18 @@ def test_volume_path(monkeypatch, tmp_path):
     assert str(volume_path("input", "reaches.json")) == "/mnt/data/input/reaches.json"
     with pytest.raises(KeyError, match="unknown volume"):
         volume_path("attic")
+
+
+def test_flpe_outputs_read_the_reference_files(shared_data):
+    from confluence_core import flpe
+
+    root = shared_data / "reference_outputs" / "flpe"
+    momma = flpe.read_result(flpe.algorithms()["momma"], root, 77449100071)
+    assert momma is not None and momma.q.shape == (25,) and momma.valid
+    assert np.isnan(momma.q[1]) and momma.q[0] > 0
+    bam = flpe.read_result(flpe.algorithms()["neobam"], root, 74269800011)
+    assert bam is not None and bam.q.shape == (154,) and set(bam.params) == {"r", "logn", "logWb", "logDb"}
+    assert flpe.read_result(flpe.algorithms()["metroman"], root, 77449100071) is None  # only a set file there
+    cons = flpe.read_result(flpe.consensus(), root, 74223700011)
+    assert cons is not None and cons.q.shape == (55,)
+    assert {s.offline for s in flpe.algorithms().values()} >= {"metro", "bam", "hivdi", "momma", "sads"}

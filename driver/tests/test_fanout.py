@@ -42,7 +42,7 @@ def test_continent_and_once(tmp_path):
 
 
 def test_missing_or_malformed_list_names_the_file(tmp_path):
-    with pytest.raises(ConfluenceError, match="reaches.json: step s needs its fan-out list"):
+    with pytest.raises(ConfluenceError, match=r"reaches\.json: step s needs its fan-out list"):
         children(_step("reach", "reaches.json"), tmp_path)
     (tmp_path / "reaches.json").write_text(json.dumps([{"basin": 1}]))
     with pytest.raises(ConfluenceError, match="entry 0 does not fit a reach list"):

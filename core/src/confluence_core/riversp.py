@@ -1,0 +1,500 @@
+"""SWOT L2_HR_RiverSP shapefile granules (contracts.md section 5): names, fields, reading.
+
+A granule is a zip holding one shapefile (``.shp .shx .dbf .prj``) and, in
+products from the ground system, a ``.shp.xml`` whose ``global_attributes``
+name the SWORD file the granule was built on (``xref_prior_river_db_files``).
+
+Readers return ``(data, metadata)``.  Field names differ between product
+versions (the simulated PGA2 granules have 97 reach fields, version D
+granules 126); :data:`FIELDS` is the one table that maps every version's
+names to ours and says how each field is converted.  Fields are always read by
+name, never by position.
+
+Conversions done by :func:`read_granule` (the fills are *converted*, not kept):
+
+- ``"f"`` fields -> float64; every fill (-999999999999.0, and the integer fills
+  -999 / -9999 / -99999999 of columns the shapefile stores as integers, as the
+  PGA2 simulator does for all-fill columns) becomes NaN.
+- ``"i"`` fields (flags, counts, bit fields) -> int64; every fill becomes
+  :data:`~confluence_core.fill.INT_FILL` (-999).
+- ``"id"`` fields (reach_id, node_id) -> int64; a missing id is
+  :data:`~confluence_core.fill.LONG_FILL`.
+- ``"s"`` fields (time_str, rch_id_up ...) -> ``str`` arrays; a numeric column
+  (PGA2 stores an all-fill ``time_str`` as integers) or an empty value becomes
+  ``"no_data"``.
+- Fields not in :data:`FIELDS` are returned as pyogrio reads them (fills kept).
+
+A known field that the granule lacks is returned all-fill and listed in
+:attr:`GranuleMeta.absent`, so code downstream reads both versions alike; a
+field of :data:`REQUIRED` that is absent is an :class:`InputError`.
+
+Granules on S3 (``s3://bucket/key``) are fetched with boto3 (an optional
+dependency) using the temporary credentials the renew Lambda stores in SSM
+(:func:`s3_client`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfluenceError, InputError
+from .fill import FLOAT_FILL, INT_FILL, LONG_FILL, STR_FILL
+
+log = logging.getLogger(__name__)
+
+#: Features of a RiverSP granule.
+FEATURES = ("Reach", "Node")
+
+#: Integer fill values seen in RiverSP shapefiles (product fills and the PGA2 simulator's -9999).
+INT_FILLS: tuple[int, ...] = (INT_FILL, -9999, LONG_FILL)
+
+#: Environment variable holding the SSM prefix of the renew Lambda's credentials.
+CREDS_PREFIX_ENV = "CONFLUENCE_CREDS_PREFIX"
+DEFAULT_CREDS_PREFIX = "/confluence/creds"
+CREDS_KEYS = ("accessKeyId", "secretAccessKey", "sessionToken", "expiration")
+
+_NAME_RE = re.compile(
+    r"^SWOT_L2_HR_RiverSP_(?P<feature>Reach|Node)_(?P<cycle>\d{1,4})_(?P<pass>\d{1,4})_"
+    r"(?P<cc>[A-Z]{2})_(?P<start>\d{8}T\d{6})_(?P<end>\d{8}T\d{6})_(?P<crid>[A-Za-z0-9]+)_(?P<counter>\d+)$"
+)
+_ID_SEP = re.compile(r"[,;\s]+")
+_SWORD_VERSION_RE = re.compile(r"sword[^/,\s]*?_v(\d+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Field:
+    """How one RiverSP field is read.
+
+    Attributes
+    ----------
+    kind : str
+        ``"f"`` float, ``"i"`` integer flag/count, ``"id"`` SWORD id, ``"s"`` text.
+    features : tuple of str
+        Features whose granules carry it (``"Reach"``, ``"Node"``).
+    aliases : tuple of str
+        Other product versions' names for the same field, in order of preference.
+    """
+
+    kind: str
+    features: tuple[str, ...] = ("Reach", "Node")
+    aliases: tuple[str, ...] = ()
+
+
+_R, _N, _RN = ("Reach",), ("Node",), ("Reach", "Node")
+
+#: Our name -> how to read it, for the fields the workflow uses (contracts.md section 5)
+#: and a few more that help datagen.  PGA2 and version D use the same names for all of
+#: these; version D adds ``reach_q_b``, ``node_q_b``, ``wse_c``, ``width_c``, ``p_low_slp``,
+#: ``river_name`` (absent from PGA2 granules: read as fill).  A later version that
+#: renames a field gets the old name added to ``aliases`` here and nowhere else.
+FIELDS: dict[str, Field] = {
+    "reach_id": Field("id", _RN),
+    "node_id": Field("id", _N),
+    "time": Field("f", _RN),
+    "time_tai": Field("f", _RN),
+    "time_str": Field("s", _RN),
+    "wse": Field("f", _RN),
+    "wse_u": Field("f", _RN),
+    "wse_c": Field("f", _R),
+    "wse_c_u": Field("f", _R),
+    "slope": Field("f", _R),
+    "slope_u": Field("f", _R),
+    "slope2": Field("f", _R),
+    "slope2_u": Field("f", _R),
+    "width": Field("f", _RN),
+    "width_u": Field("f", _RN),
+    "width_c": Field("f", _R),
+    "width_c_u": Field("f", _R),
+    "d_x_area": Field("f", _R),
+    "d_x_area_u": Field("f", _R),
+    "reach_q": Field("i", _R),
+    "reach_q_b": Field("i", _R),
+    "node_q": Field("i", _N),
+    "node_q_b": Field("i", _N),
+    "dark_frac": Field("f", _RN),
+    "ice_clim_f": Field("i", _RN),
+    "ice_dyn_f": Field("i", _RN),
+    "partial_f": Field("i", _RN),
+    "n_good_nod": Field("i", _R),
+    "n_good_pix": Field("i", _N),
+    "obs_frac_n": Field("f", _R),
+    "xovr_cal_q": Field("i", _RN),
+    "xtrk_dist": Field("f", _RN),
+    "n_reach_up": Field("i", _R),
+    "n_reach_dn": Field("i", _R),
+    "rch_id_up": Field("s", _R),
+    "rch_id_dn": Field("s", _R),
+    "p_lat": Field("f", _R),
+    "p_lon": Field("f", _R),
+    "lat": Field("f", _N),
+    "lon": Field("f", _N),
+    "p_wse": Field("f", _RN),
+    "p_width": Field("f", _RN),
+    "p_length": Field("f", _RN),
+    "p_dist_out": Field("f", _RN),
+    "p_n_nodes": Field("i", _R),
+    "p_maf": Field("f", _R),
+    "p_low_slp": Field("i", _R),
+    "river_name": Field("s", _RN),
+}
+
+#: Fields without which a granule is of no use: absent -> InputError.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "Reach": ("reach_id", "time", "wse", "width"),
+    "Node": ("reach_id", "node_id", "time", "wse", "width"),
+}
+
+
+@dataclass(frozen=True)
+class GranuleName:
+    """The parts of a RiverSP granule name (``SWOT_L2_HR_RiverSP_Reach_1_51_NA_..._PGA2_03``)."""
+
+    name: str
+    feature: str
+    cycle: int
+    pass_number: int
+    continent_code: str
+    start: str
+    end: str
+    crid: str
+    counter: int
+
+    @property
+    def cycle_pass(self) -> str:
+        """``"001_051"``: the key of ``cycle_passes.json``."""
+        return f"{self.cycle:03d}_{self.pass_number:03d}"
+
+    @property
+    def tile_key(self) -> tuple[int, int, str, str]:
+        """What a Reach granule shares with its Node twin: (cycle, pass, continent code, start minute)."""
+        return (self.cycle, self.pass_number, self.continent_code, self.start[:13])
+
+
+@dataclass
+class GranuleMeta:
+    """What :func:`read_granule` learned about a granule besides its records.
+
+    Attributes
+    ----------
+    path : str
+        The file or URI read.
+    name : GranuleName
+    n_records : int
+    fields : list of str
+        Field names as stored in the granule.
+    absent : list of str
+        Known fields requested but absent (returned all-fill).
+    sword_file : str or None
+        ``xref_prior_river_db_files`` of the ``.shp.xml`` (None without one).
+    sword_version : int or None
+        SWORD version parsed from ``sword_file`` (None when unknown).
+    """
+
+    path: str
+    name: GranuleName
+    n_records: int = 0
+    fields: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
+    sword_file: str | None = None
+    sword_version: int | None = None
+
+
+def parse_granule_name(name: str | os.PathLike[str]) -> GranuleName:
+    """Split a RiverSP granule name (a bare name, a path or a URI; ``.zip`` optional).
+
+    Raises
+    ------
+    InputError
+        When the name does not follow
+        ``SWOT_L2_HR_RiverSP_{Reach|Node}_{cycle}_{pass}_{CC}_{start}_{end}_{CRID}_{nn}``.
+    """
+    base = str(name).rstrip("/").rsplit("/", 1)[-1]
+    stem = re.sub(r"\.(zip|shp\.xml|shp|dbf)$", "", base)
+    match = _NAME_RE.match(stem)
+    if match is None:
+        raise InputError(
+            "not a RiverSP granule name (want SWOT_L2_HR_RiverSP_{Reach|Node}_{cycle}_{pass}_{CC}_"
+            "{start}_{end}_{CRID}_{nn}.zip)", base,
+        )
+    g = match.groupdict()
+    return GranuleName(
+        name=stem, feature=g["feature"], cycle=int(g["cycle"]), pass_number=int(g["pass"]),
+        continent_code=g["cc"], start=g["start"], end=g["end"], crid=g["crid"], counter=int(g["counter"]),
+    )
+
+
+def sword_version_of(text: str | None) -> int | None:
+    """Return the SWORD version named in ``xref_prior_river_db_files`` (``na_sword_v16.nc`` -> 16)."""
+    if not text:
+        return None
+    match = _SWORD_VERSION_RE.search(text)
+    return int(match.group(1)) if match else None
+
+
+def read_sword_ref(xml_bytes: bytes, path: str = "") -> str | None:
+    """Return ``xref_prior_river_db_files`` from the bytes of a ``.shp.xml`` (None when absent)."""
+    try:
+        root = ET.fromstring(xml_bytes)
+    except ET.ParseError as exc:
+        raise InputError(f".shp.xml is not valid XML ({exc})", path) from None
+    for elem in root.iter():
+        if elem.tag.rsplit("}", 1)[-1] == "xref_prior_river_db_files":
+            return (elem.text or "").strip() or None
+    return None
+
+
+def read_granule(
+    path_or_uri: str | os.PathLike[str],
+    columns: Sequence[str] | None = None,
+    s3: Any = None,
+) -> tuple[dict[str, np.ndarray], GranuleMeta]:
+    """Read a RiverSP granule zip (local path or ``s3://`` URI) without unpacking it.
+
+    Parameters
+    ----------
+    path_or_uri : str or path
+        ``SWOT_L2_HR_RiverSP_*.zip`` on disk, or ``s3://bucket/key``.
+    columns : sequence of str, optional
+        Our field names to read (see :data:`FIELDS`); default every field of the granule.
+        Known fields the granule lacks come back all-fill (listed in ``meta.absent``).
+    s3 : boto3 S3 client, optional
+        Client for ``s3://`` URIs (default :func:`s3_client`).
+
+    Returns
+    -------
+    data : dict of str to numpy.ndarray
+        One array per field, converted as the module docstring says.
+    meta : GranuleMeta
+
+    Raises
+    ------
+    InputError
+        Bad name, corrupt zip, no ``.shp`` inside, unreadable shapefile, or a field of
+        :data:`REQUIRED` missing; the message names the file and the reason.
+    """
+    uri = str(path_or_uri)
+    name = parse_granule_name(uri)
+    with _local_copy(uri, s3) as local:
+        try:
+            with zipfile.ZipFile(local) as zf:
+                members = zf.namelist()
+                shp = next((m for m in members if m.lower().endswith(".shp")), None)
+                if shp is None:
+                    raise InputError("zip holds no .shp file", uri)
+                xml_member = next((m for m in members if m.lower().endswith(".shp.xml")), None)
+                sword_file = read_sword_ref(zf.read(xml_member), uri) if xml_member else None
+        except zipfile.BadZipFile as exc:
+            raise InputError(f"corrupt zip ({exc})", uri) from None
+        except OSError as exc:
+            raise InputError(f"cannot read ({exc})", uri) from None
+        meta = GranuleMeta(path=uri, name=name, sword_file=sword_file,
+                           sword_version=sword_version_of(sword_file))
+        raw_fields, raw_data = _read_shapefile(f"/vsizip/{Path(local).resolve()}/{shp}", columns, uri)
+    meta.fields = list(raw_fields)
+    meta.n_records = len(raw_data[0]) if raw_data else 0
+    by_name = dict(zip(raw_fields, raw_data, strict=True))
+    missing = [f for f in REQUIRED[name.feature] if _lookup(by_name, f) is None]
+    if missing:
+        raise InputError(f"{name.feature} granule lacks required field(s) {', '.join(missing)}", uri)
+    wanted = list(columns) if columns is not None else _all_names(raw_fields)
+    data: dict[str, np.ndarray] = {}
+    for col in wanted:
+        raw = _lookup(by_name, col)
+        spec = FIELDS.get(col)
+        if raw is None:
+            if spec is None:
+                continue
+            meta.absent.append(col)
+            data[col] = _all_fill(spec.kind, meta.n_records)
+        else:
+            data[col] = raw if spec is None else _convert(raw, spec.kind)
+    return data, meta
+
+
+def read_sword_version(path_or_uri: str | os.PathLike[str], s3: Any = None) -> tuple[str | None, int | None]:
+    """Return (``xref_prior_river_db_files``, SWORD version) of a granule from its ``.shp.xml`` alone."""
+    uri = str(path_or_uri)
+    with _local_copy(uri, s3) as local:
+        try:
+            with zipfile.ZipFile(local) as zf:
+                xml_member = next((m for m in zf.namelist() if m.lower().endswith(".shp.xml")), None)
+                text = read_sword_ref(zf.read(xml_member), uri) if xml_member else None
+        except zipfile.BadZipFile as exc:
+            raise InputError(f"corrupt zip ({exc})", uri) from None
+    return text, sword_version_of(text)
+
+
+def split_ids(values: np.ndarray, width: int = 4) -> np.ndarray:
+    """Split id lists (``rch_id_up``) into an int64 ``[n, width]`` table, 0 where none.
+
+    Version D separates the ids with commas, the PGA2 simulator with spaces; both are read.
+    Anything that is not an 11-digit id (fills, ``no_data``) is dropped.
+    """
+    out = np.zeros((len(values), width), dtype=np.int64)
+    for i, text in enumerate(values):
+        ids = [int(t) for t in _ID_SEP.split(str(text)) if len(t) == 11 and t.isdigit()]
+        out[i, : min(width, len(ids))] = ids[:width]
+    return out
+
+
+# --------------------------------------------------------------------------- S3
+
+
+def s3_client(prefix: str | None = None) -> Any:
+    """Return a boto3 S3 client with the renew Lambda's credentials, else the default chain.
+
+    The renew Lambda stores PO.DAAC's temporary credentials as SSM parameters
+    ``{prefix}/accessKeyId``, ``secretAccessKey``, ``sessionToken`` and ``expiration``
+    (``prefix`` from ``$CONFLUENCE_CREDS_PREFIX``, default ``/confluence/creds``).
+    """
+    try:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        raise ConfluenceError("reading s3:// granules needs boto3 (pip install boto3)") from None
+    prefix = (prefix or os.environ.get(CREDS_PREFIX_ENV) or DEFAULT_CREDS_PREFIX).rstrip("/")
+    names = [f"{prefix}/{k}" for k in CREDS_KEYS]
+    try:
+        got = boto3.client("ssm").get_parameters(Names=names, WithDecryption=True)
+        values = {p["Name"].rsplit("/", 1)[-1]: p["Value"] for p in got.get("Parameters", [])}
+    except (BotoCoreError, ClientError) as exc:
+        log.info("no S3 credentials in SSM under %s (%s): using the default credential chain", prefix, exc)
+        values = {}
+    if all(k in values for k in CREDS_KEYS[:3]):
+        log.info("S3 credentials from SSM %s (expiration %s)", prefix, values.get("expiration", "?"))
+        return boto3.client(
+            "s3", aws_access_key_id=values["accessKeyId"],
+            aws_secret_access_key=values["secretAccessKey"], aws_session_token=values["sessionToken"],
+        )
+    if values:
+        log.warning("incomplete S3 credentials in SSM under %s: using the default credential chain", prefix)
+    return boto3.client("s3")
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/a/b.zip`` -> (``bucket``, ``a/b.zip``)."""
+    if not uri.startswith("s3://"):
+        raise ConfluenceError(f"not an s3:// URI: {uri}")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+@contextmanager
+def _local_copy(uri: str, s3: Any) -> Iterator[str]:
+    """Yield a local path of ``uri``: the path itself, or a temporary download of an S3 object."""
+    if not uri.startswith("s3://"):
+        if not os.path.isfile(uri):
+            raise InputError("file not found", uri)
+        yield uri
+        return
+    client = s3 if s3 is not None else s3_client()
+    bucket, key = split_s3_uri(uri)
+    with tempfile.TemporaryDirectory(prefix="riversp-") as tmp:
+        local = os.path.join(tmp, key.rsplit("/", 1)[-1])
+        try:
+            client.download_file(bucket, key, local)
+        except Exception as exc:  # botocore raises many types; all mean "could not fetch"
+            raise InputError(f"cannot download ({type(exc).__name__}: {exc})", uri) from None
+        yield local
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _read_shapefile(
+    vsi: str, columns: Sequence[str] | None, uri: str
+) -> tuple[list[str], list[np.ndarray]]:
+    try:
+        from pyogrio import raw
+    except ImportError:
+        raise ConfluenceError("reading RiverSP granules needs pyogrio (pip install confluence-core[riversp])") \
+            from None
+    product_cols = None
+    if columns is not None:
+        wanted = set(columns)
+        for req in FEATURES:
+            wanted.update(REQUIRED[req])
+        product_cols = sorted({n for c in wanted for n in (c, *_aliases(c))})
+    try:
+        result = raw.read(vsi, read_geometry=False, columns=product_cols)
+    except Exception as exc:  # pyogrio/GDAL errors have several types
+        raise InputError(f"unreadable shapefile ({type(exc).__name__}: {exc})", uri) from None
+    meta, arrays = result[0], result[-1]
+    return [str(f) for f in meta["fields"]], list(arrays)
+
+
+def _aliases(name: str) -> tuple[str, ...]:
+    spec = FIELDS.get(name)
+    return spec.aliases if spec else ()
+
+
+def _lookup(by_name: dict[str, np.ndarray], name: str) -> np.ndarray | None:
+    for candidate in (name, *_aliases(name)):
+        if candidate in by_name:
+            return by_name[candidate]
+    return None
+
+
+def _all_names(raw_fields: Iterable[str]) -> list[str]:
+    """Our names for every stored field (aliases mapped back to ours)."""
+    alias_of = {a: ours for ours, spec in FIELDS.items() for a in spec.aliases}
+    return list(dict.fromkeys(alias_of.get(f, f) for f in raw_fields))
+
+
+def _all_fill(kind: str, n: int) -> np.ndarray:
+    if kind == "f":
+        return np.full(n, np.nan)
+    if kind == "i":
+        return np.full(n, INT_FILL, dtype=np.int64)
+    if kind == "id":
+        return np.full(n, LONG_FILL, dtype=np.int64)
+    return np.full(n, STR_FILL, dtype=object)
+
+
+def _convert(raw: np.ndarray, kind: str) -> np.ndarray:
+    arr = np.asarray(raw)
+    if kind == "s":
+        if arr.dtype.kind in "iuf":
+            return np.full(arr.shape, STR_FILL, dtype=object)
+        text = arr.astype(str)
+        return np.where((text == "") | (text == "None"), STR_FILL, text).astype(object)
+    if kind == "id":
+        text = arr.astype(str)
+        ok = np.char.isdigit(text)
+        out = np.full(arr.shape, LONG_FILL, dtype=np.int64)
+        out[ok] = text[ok].astype(np.int64)
+        return out
+    if arr.dtype.kind in "OU":  # text column holding numbers: parse, blanks and junk are fill
+        arr = _parse_floats(arr)
+    values = arr.astype(np.float64)
+    fill = np.isclose(values, FLOAT_FILL, rtol=0.0, atol=0.5) | ~np.isfinite(values)
+    if arr.dtype.kind in "iu" or kind == "i":
+        fill |= np.isin(values, INT_FILLS)
+    if kind == "f":
+        values[fill] = np.nan
+        return values
+    out = np.where(fill, INT_FILL, np.round(np.nan_to_num(values, nan=INT_FILL))).astype(np.int64)
+    return out
+
+
+def _parse_floats(arr: np.ndarray) -> np.ndarray:
+    text = np.char.strip(arr.astype(str))
+    out = np.full(text.shape, np.nan)
+    for i, t in enumerate(text):
+        try:
+            out[i] = float(t)
+        except ValueError:
+            continue
+    return out

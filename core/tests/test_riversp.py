@@ -1,0 +1,162 @@
+"""confluence_core.riversp on the real simulated PGA2 granules and on edited copies."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pyogrio = pytest.importorskip("pyogrio")
+
+from confluence_core import riversp  # noqa: E402
+from confluence_core.errors import InputError  # noqa: E402
+from confluence_core.fill import INT_FILL  # noqa: E402
+
+REACH = "SWOT_L2_HR_RiverSP_Reach_1_51_NA_20100816T184024_20100816T184031_PGA2_03.zip"
+NODE = "SWOT_L2_HR_RiverSP_Node_1_51_NA_20100816T184024_20100816T184031_PGA2_03.zip"
+
+
+def raw_read(path: Path) -> dict[str, np.ndarray]:
+    shp = path.name.replace(".zip", ".shp")
+    meta, *_, arrays = pyogrio.raw.read(f"/vsizip/{path}/{shp}", read_geometry=False)
+    return dict(zip(meta["fields"], arrays, strict=True))
+
+
+def with_xml(src: Path, dest: Path, sword_file: str) -> Path:
+    """Copy a granule zip adding a .shp.xml that names ``sword_file``."""
+    shutil.copy(src, dest)
+    xml = (f"<?xml version='1.0'?><swot_product><global_attributes><xref_prior_river_db_files>"
+           f"{sword_file}</xref_prior_river_db_files></global_attributes></swot_product>")
+    with zipfile.ZipFile(dest, "a") as zf:
+        zf.writestr(src.name.replace(".zip", ".shp.xml"), xml)
+    return dest
+
+
+def without_field(src: Path, dest_dir: Path, field: str) -> Path:
+    """Rewrite a granule without ``field`` (same name, in ``dest_dir``)."""
+    shp = src.name.replace(".zip", ".shp")
+    meta, _, geom, arrays = pyogrio.raw.read(f"/vsizip/{src}/{shp}")
+    keep = [i for i, f in enumerate(meta["fields"]) if f != field]
+    work = dest_dir / "work"
+    work.mkdir()
+    pyogrio.raw.write(str(work / shp), geom, [arrays[i] for i in keep], [meta["fields"][i] for i in keep],
+                      driver="ESRI Shapefile", geometry_type=meta["geometry_type"], crs=meta["crs"])
+    dest = dest_dir / src.name
+    with zipfile.ZipFile(dest, "w") as zf:
+        for f in work.iterdir():
+            zf.write(f, f.name)
+    shutil.rmtree(work)
+    return dest
+
+
+@pytest.fixture()
+def sim(shared_data: Path) -> Path:
+    return shared_data / "riversp_simulated"
+
+
+def test_parse_granule_name() -> None:
+    g = riversp.parse_granule_name(f"s3://bucket/a/{REACH}")
+    assert (g.feature, g.cycle, g.pass_number, g.continent_code) == ("Reach", 1, 51, "NA")
+    assert (g.start, g.end, g.crid, g.counter) == ("20100816T184024", "20100816T184031", "PGA2", 3)
+    assert g.cycle_pass == "001_051"
+    assert riversp.parse_granule_name(NODE).tile_key == g.tile_key
+
+
+@pytest.mark.parametrize("bad", ["foo.zip", "SWOT_L2_HR_RiverSP_Lake_1_51_NA_2010T1_2010T2_PGA2_03.zip",
+                                 "SWOT_L2_HR_RiverSP_Reach_x_51_NA_20100816T184024_20100816T184031_PGA2_03"])
+def test_parse_bad_name(bad: str) -> None:
+    with pytest.raises(InputError, match="not a RiverSP granule name"):
+        riversp.parse_granule_name(bad)
+
+
+def test_read_reach_granule_matches_pyogrio(sim: Path) -> None:
+    data, meta = riversp.read_granule(sim / REACH)
+    raw = raw_read(sim / REACH)
+    assert meta.n_records == len(raw["reach_id"]) == 10
+    assert len(meta.fields) == 97 and meta.sword_version is None and meta.sword_file is None
+    assert data["reach_id"].dtype == np.int64
+    assert data["reach_id"].tolist() == [int(r) for r in raw["reach_id"]]
+    np.testing.assert_array_equal(data["wse"], raw["wse"])
+    np.testing.assert_array_equal(data["slope2"], raw["slope2"])
+    assert data["width_u"].dtype == np.float64  # stored as int32 by the simulator
+    assert np.isnan(data["xtrk_dist"]).all()  # int -9999 fill -> NaN
+    assert (data["time_str"] == "no_data").all()  # numeric all-fill column -> text fill
+    assert data["reach_q"].dtype == np.int64 and (data["reach_q"] == raw["reach_q"]).all()
+
+
+def test_read_columns_and_absent_fields(sim: Path) -> None:
+    data, meta = riversp.read_granule(sim / NODE, ["node_id", "wse", "node_q_b", "p_width"])
+    assert set(data) == {"node_id", "wse", "node_q_b", "p_width"}
+    assert meta.absent == ["node_q_b"]  # a version D field
+    assert (data["node_q_b"] == INT_FILL).all()
+    assert data["node_id"][0] == 74269900010011
+
+
+def test_sword_version_from_xml(sim: Path, tmp_path: Path) -> None:
+    path = with_xml(sim / REACH, tmp_path / REACH, "/data/SWORD/na_sword_v15.nc")
+    _, meta = riversp.read_granule(path, ["reach_id"])
+    assert meta.sword_file == "/data/SWORD/na_sword_v15.nc" and meta.sword_version == 15
+    assert riversp.read_sword_version(path) == ("/data/SWORD/na_sword_v15.nc", 15)
+
+
+@pytest.mark.parametrize("text, version", [("na_sword_v16.nc", 16), ("SWORD_v16_patch.nc, x_v3.nc", 16),
+                                           ("/a/NA_SWORD_v17b.nc", 17), ("prior.nc", None), (None, None)])
+def test_sword_version_of(text: str | None, version: int | None) -> None:
+    assert riversp.sword_version_of(text) == version
+
+
+def test_corrupt_zip(tmp_path: Path) -> None:
+    path = tmp_path / REACH
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(InputError, match=r"Reach_1_51.*corrupt zip"):
+        riversp.read_granule(path)
+
+
+def test_zip_without_shp(tmp_path: Path) -> None:
+    path = tmp_path / REACH
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("readme.txt", "nothing")
+    with pytest.raises(InputError, match=r"no \.shp"):
+        riversp.read_granule(path)
+
+
+def test_missing_required_field(sim: Path, tmp_path: Path) -> None:
+    path = without_field(sim / NODE, tmp_path, "node_id")
+    with pytest.raises(InputError, match=r"Node_1_51.*lacks required field\(s\) node_id"):
+        riversp.read_granule(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="file not found"):
+        riversp.read_granule(tmp_path / REACH)
+
+
+def test_split_ids() -> None:
+    got = riversp.split_ids(np.array(["74269800181  74269800041", "74269900011,74269800011", "no_data", "0"]))
+    assert got.tolist() == [[74269800181, 74269800041, 0, 0], [74269900011, 74269800011, 0, 0],
+                            [0, 0, 0, 0], [0, 0, 0, 0]]
+
+
+@pytest.mark.slow  # importing moto alone takes seconds
+def test_read_from_s3_with_ssm_credentials(sim: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    moto = pytest.importorskip("moto")
+    import boto3
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    monkeypatch.setenv("CONFLUENCE_CREDS_PREFIX", "/test/creds")
+    with moto.mock_aws():
+        ssm = boto3.client("ssm")
+        for key in riversp.CREDS_KEYS:
+            ssm.put_parameter(Name=f"/test/creds/{key}", Value=f"fake-{key}", Type="SecureString")
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="pod", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+        s3.upload_file(str(sim / REACH), "pod", f"riversp/{REACH}")
+        client = riversp.s3_client()
+        assert client._request_signer._credentials.access_key == "fake-accessKeyId"
+        data, meta = riversp.read_granule(f"s3://pod/riversp/{REACH}", ["reach_id", "wse"], s3=client)
+        assert meta.n_records == 10 and data["reach_id"][0] == 74269900011
+        with pytest.raises(InputError, match="cannot download"):
+            riversp.read_granule(f"s3://pod/riversp/{NODE}", s3=client)

@@ -1,0 +1,175 @@
+"""Run one fan-out entry of an FLPE algorithm: read inputs, run, write ``flpe/<algo>/``.
+
+Decisions (documented here once, see also ``docs`` of the package):
+
+- **Non-river reaches** (type digit != 1) are skipped with a log line and get
+  *no* output file, as in the public workflow (flow laws apply to rivers only;
+  contracts.md section 3).  In a reach set they are dropped from the set.
+- **A missing or unreadable SWOT file** is logged and the reach gets the
+  algorithm's valid-but-flagged output (``valid = 0``, reason in the log) with
+  zero times, so that downstream steps always find one file per river reach.
+- **Too few observations** (fewer valid times than the algorithm's
+  ``min_obs``): valid-but-flagged output on the reach's ``nt`` times.
+- **Reach sets** need every reach: if one reach cannot run, every reach of the
+  set is flagged.
+- A missing SWORD or SoS file, or a reach absent from them, leaves NaN values
+  (logged); the algorithm decides whether it can run without them.
+- **Combiners** (consensus) read the other installed algorithms' series through
+  their ``read_q`` and call ``combine``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from confluence_core import ids
+from confluence_core.atomic import atomic_path
+from confluence_core.errors import ConfluenceError, InputError, NotEnoughDataError
+
+from . import registry
+from .interface import Algorithm, FlpeResult, Priors, ReachObs, is_combiner, read_q
+from .io import add_sword, read_priors, read_swot
+
+log = logging.getLogger("confluence-flpe")
+
+
+@dataclass
+class ReachInput:
+    """One reach of a job: its observations, priors and why it cannot run ("" if it can)."""
+
+    obs: ReachObs
+    priors: Priors
+    reason: str = ""
+
+
+def job_entries(algo: Algorithm, entry: Any, source: str = "fan-out entry") -> list[Mapping[str, Any]]:
+    """Check an entry's shape for the algorithm's fan-out; return its reach entries."""
+    if algo.fanout == "reachset" or (is_combiner(algo) and isinstance(entry, list)):
+        if not isinstance(entry, list) or not all(isinstance(e, Mapping) for e in entry):
+            raise ConfluenceError(f"{algo.name} runs on reach sets: entry must be a list of reach entries", source)
+        return list(entry)
+    if not isinstance(entry, Mapping) or "reach_id" not in entry:
+        raise ConfluenceError(f"{algo.name} runs on reaches: entry must be an object with reach_id", source)
+    return [entry]
+
+
+def load_reach(entry: Mapping[str, Any], input_dir: Path) -> ReachInput:
+    """Read one reach entry ``{"reach_id", "sword", "swot", "sos"}`` below ``input_dir``."""
+    rid = int(entry["reach_id"])
+    swot_path = input_dir / "swot" / str(entry.get("swot") or f"{rid}_SWOT.nc")
+    try:
+        obs = read_swot(swot_path)
+    except InputError as exc:
+        reason = "no SWOT file" if not swot_path.exists() else exc.reason
+        log.warning("%s: %s; writing flagged output for reach %s", swot_path, reason, rid)
+        obs = ReachObs.empty(rid)
+        return ReachInput(obs, Priors(reach_id=rid), reason)
+    if obs.reach_id != rid:
+        log.warning("%s: holds reach %s, entry says %s; using %s", swot_path, obs.reach_id, rid, rid)
+        obs.reach_id = rid
+    if entry.get("sword"):
+        add_sword(obs, input_dir / "sword" / str(entry["sword"]))
+    priors = Priors(reach_id=rid)
+    if entry.get("sos"):
+        priors = read_priors(input_dir / "sos" / str(entry["sos"]), rid, obs.node_id)
+    return ReachInput(obs, priors)
+
+
+def _check_obs(algo: Algorithm, item: ReachInput) -> None:
+    if not item.reason and not is_combiner(algo) and item.obs.n_valid < algo.min_obs:
+        item.reason = f"{item.obs.n_valid} valid observations, {algo.name} needs {algo.min_obs}"
+        log.info("reach %s: %s; writing flagged output", item.obs.reach_id, item.reason)
+
+
+def run_algorithm(algo: Algorithm, items: Sequence[ReachInput]) -> list[FlpeResult]:
+    """Run ``algo`` on the runnable items; flagged results for the others (one per item)."""
+    if algo.fanout == "reachset":
+        bad = [f"reach {i.obs.reach_id}: {i.reason}" for i in items if i.reason]
+        if bad:
+            reason = "; ".join(bad)
+            return [FlpeResult.invalid(i.obs.reach_id, i.obs.nt, reason) for i in items]
+        try:
+            return list(algo.run([(i.obs, i.priors) for i in items]))
+        except NotEnoughDataError as exc:
+            return [FlpeResult.invalid(i.obs.reach_id, i.obs.nt, exc.reason) for i in items]
+    out = []
+    for i in items:
+        if i.reason:
+            out.append(FlpeResult.invalid(i.obs.reach_id, i.obs.nt, i.reason))
+            continue
+        try:
+            out.extend(algo.run([(i.obs, i.priors)]))
+        except NotEnoughDataError as exc:
+            out.append(FlpeResult.invalid(i.obs.reach_id, i.obs.nt, exc.reason))
+    return out
+
+
+def run_combiner(algo: Any, items: Sequence[ReachInput], flpe_dir: Path) -> list[FlpeResult]:
+    """Run a combiner (consensus) on the other installed algorithms' outputs for each item."""
+    others = [a for a in registry.algorithms() if a.name != algo.name]
+    out = []
+    for i in items:
+        rid = i.obs.reach_id
+        if i.reason:
+            out.append(FlpeResult.invalid(rid, i.obs.nt, i.reason))
+            continue
+        series = {}
+        for other in others:
+            try:
+                q = read_q(other, flpe_dir, rid)
+            except ConfluenceError as exc:
+                log.warning("reach %s: cannot read %s output (%s); left out", rid, other.name, exc)
+                continue
+            if q is not None:
+                series[other.name] = q
+        log.info("reach %s: outputs found for %s", rid, ", ".join(series) or "no algorithm")
+        out.append(algo.combine(rid, i.obs.nt, series))
+    return out
+
+
+def write_outputs(algo: Algorithm, items: Sequence[ReachInput], results: Sequence[FlpeResult],
+                  flpe_dir: Path) -> list[Path]:
+    """Write the job's output file(s) atomically in ``flpe_dir/<name>/``; return their paths."""
+    groups: list[list[int]] = [list(range(len(items)))] if algo.fanout == "reachset" else \
+        [[k] for k in range(len(items))]
+    paths = []
+    for group in groups:
+        obs = [items[k].obs for k in group]
+        res = [results[k] for k in group]
+        dest = flpe_dir / algo.name / algo.output_name([o.reach_id for o in obs])
+        with atomic_path(dest) as tmp:
+            algo.write(tmp, obs, res)
+        for r in res:
+            if not r.valid:
+                log.info("reach %s: flagged output (%s)", r.reach_id, r.reason)
+        log.info("wrote %s", dest)
+        paths.append(dest)
+    return paths
+
+
+def run_entry(algo: Algorithm, entry: Any, input_dir: Path, flpe_dir: Path,
+              source: str = "fan-out entry") -> list[Path]:
+    """Run one fan-out entry end to end; return the files written (none for non-river reaches)."""
+    items = []
+    for e in job_entries(algo, entry, source):
+        rid = int(e["reach_id"])
+        try:
+            river = ids.is_river(rid)
+        except ValueError as exc:
+            raise ConfluenceError(str(exc), source) from None
+        if not river:
+            log.info("reach %s: type %s is not a river (type 1); skipped, no output", rid, ids.reach_type(rid))
+            continue
+        items.append(load_reach(e, input_dir))
+    if not items:
+        return []
+    for i in items:
+        _check_obs(algo, i)
+    results = run_combiner(algo, items, flpe_dir) if is_combiner(algo) else run_algorithm(algo, items)
+    if len(results) != len(items):
+        raise ConfluenceError(f"{algo.name} returned {len(results)} results for {len(items)} reaches")
+    return write_outputs(algo, items, results, flpe_dir)

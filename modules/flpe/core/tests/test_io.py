@@ -1,0 +1,70 @@
+"""Reading SWOT files and SoS priors by the contract (sections 6 and 8)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+import pytest
+from confluence_core.errors import InputError
+from confluence_flpe.io import read_priors, read_swot
+
+from .conftest import REACH, write_sos
+
+SWOT = Path("reference_outputs") / "swot" / f"{REACH}_SWOT.nc"
+
+
+def test_reference_swot_file(shared_data: Path) -> None:
+    obs = read_swot(shared_data / SWOT)
+    assert obs.reach_id == REACH
+    assert obs.nt == 154 and obs.node_width.shape == (42, 154) and obs.node_id.shape == (42,)
+    with netCDF4.Dataset(shared_data / SWOT) as ds:
+        slope2 = ds["reach"]["slope2"][:].filled(np.nan)
+    np.testing.assert_array_equal(obs.slope, slope2)  # no `slope` in the file: slope2
+    assert not obs.dA_from_obs and np.isfinite(obs.d_x_area).all()
+    assert obs.time_str[0].startswith("20") or obs.time_str[0] == "no_data"
+    assert obs.n_valid > 100
+
+
+def test_d_x_area_computed_when_absent(shared_data: Path, tmp_path: Path) -> None:
+    path = tmp_path / SWOT.name
+    shutil.copy(shared_data / SWOT, path)
+    with netCDF4.Dataset(path, "a") as ds:
+        ds["reach"].renameVariable("d_x_area", "unused")
+        ds["node"].renameVariable("d_x_area", "unused")
+    obs = read_swot(path)
+    assert obs.dA_from_obs
+    ok = obs.valid
+    assert np.isfinite(obs.d_x_area[ok]).all()
+    assert abs(np.median(obs.d_x_area[ok])) < 1.0  # relative to the median stage
+    assert obs.node_d_x_area.shape == (42, 154)
+
+
+def test_missing_and_broken_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="file not found"):
+        read_swot(tmp_path / "nope_SWOT.nc")
+    bad = tmp_path / "bad_SWOT.nc"
+    with netCDF4.Dataset(bad, "w") as ds:
+        ds.createGroup("reach")
+    with pytest.raises(InputError, match="no reach/width"):
+        read_swot(bad)
+
+
+def test_priors(tmp_path: Path) -> None:
+    nodes = [74269800010011, 74269800010021, 74269800020011]
+    write_sos(tmp_path / "sos.nc", [REACH, 74269800021], nodes, mean_q=123.0)
+    pri = read_priors(tmp_path / "sos.nc", REACH, node_ids=np.array([74269800010021, 74269800010011, 1]))
+    assert pri.mean_q == 123.0 and pri.max_q == 615.0 and np.isnan(pri.two_year_return_q)
+    assert pri.monthly_q.shape == (12,) and pri.flow_duration_q.shape == (20,)
+    assert pri.gb["logA0_hat"] == 5.5
+    np.testing.assert_array_equal(pri.gb_node["logWb_hat"], [1.0, 0.0, np.nan])
+
+
+def test_priors_tolerate_absent_parts(tmp_path: Path) -> None:
+    write_sos(tmp_path / "sos.nc", [REACH], [74269800010011], with_gb=False)
+    pri = read_priors(tmp_path / "sos.nc", REACH)
+    assert pri.gb == {} and pri.gb_node == {}
+    assert np.isnan(read_priors(tmp_path / "sos.nc", 74269800099).mean_q)  # reach not in the SoS
+    assert np.isnan(read_priors(tmp_path / "missing.nc", REACH).mean_q)  # no SoS file

@@ -1,0 +1,385 @@
+"""MetroMan's posterior: mass-conservation likelihood and an adaptive Metropolis-within-Gibbs sampler.
+
+Unknowns per reach ``r`` of a set (upstream to downstream): ``theta_r = (log A0, log na, x1)``
+(flow law in :mod:`.flowlaw`).  The log posterior is
+
+* priors: ``log A0 ~ N(log A0_prior, sigma_log_a0)`` (``A0_prior``: the A0 whose Manning flow
+  with the prior roughness averages to the SoS mean flow, :func:`.flowlaw.a0_prior_median`),
+  ``log na ~ N(log 0.03, sigma_log_na)``, ``x1 ~ N(0, sigma_x1)``;
+* mean-flow prior: ``log mean_t Q_r(t) ~ N(log Qbar_r, sigma_log_qbar)`` over the reach's
+  valid times, each reach weighted ``1/R_p`` (``R_p`` reaches with a prior): the SoS mean
+  flows of one set come from one model, so the set carries the information of one prior;
+* mass conservation (Durand et al. 2014, doi:10.1002/2014WR015622): at every time all
+  reaches observe, consecutive reaches carry the same flow up to lateral inflow,
+  ``log Q_{r+1}(t) - log Q_r(t) ~ N(mu_r, sd_r(t)^2 + sd_{r+1}(t)^2 + sigma_lateral^2)``,
+  with ``mu_r`` the expected gain from flow accumulation and ``sd`` the flow-law and
+  measurement error of each reach's Manning Q.
+
+A set of one reach (the single-reach fallback) has no mass-conservation term: its posterior is
+the priors and the mean-flow prior only.
+
+Sampler: Metropolis (Metropolis et al. 1953, doi:10.1063/1.1699114) within Gibbs over reaches.
+The mass-conservation terms link only neighbouring reaches, so reaches of even and of odd
+position are conditionally independent: each half-sweep proposes a joint 3-parameter
+random-walk step for every reach of one parity at once and accepts each independently
+(vectorised).  A third move shifts ``log na`` of every reach by one common amount (the
+direction the mass-conservation terms cannot see, scale of Q).  During burn-in the per-reach
+proposal covariance adapts to the chain (Haario et al. 2001, Bernoulli 7(2):223-242,
+doi:10.2307/3318737) and step sizes to an acceptance near 0.3; after burn-in the kernel is
+fixed, so the kept states are a proper Metropolis chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import MetroManConfig
+from .flowlaw import a0_prior_median, manning_log_q, observation_log_sd
+
+#: Target acceptance rate of the adaptive steps.
+TARGET_ACCEPT = 0.3
+#: Adaptation window (iterations) during burn-in.
+ADAPT_WINDOW = 100
+
+
+@dataclass(frozen=True)
+class SetProblem:
+    """Arrays of one fit (R reaches x T times), invalid entries neutralised, plus priors.
+
+    Attributes
+    ----------
+    dA : ndarray, shape (R, T)
+        Area above the lowest observed stage (m2), 0 where invalid.
+    log_w : ndarray, shape (R, T)
+        log width (m), 0 where invalid.
+    c : ndarray, shape (R, T)
+        ``0.5 log S - 2/3 log W``, 0 where invalid.
+    valid : ndarray of bool, shape (R, T)
+        Times with finite positive width and slope and finite dA.
+    log_sd : ndarray, shape (R, T)
+        Flow-law and measurement error of log Q (dimensionless).
+    pair_w : ndarray, shape (R-1, T)
+        Inverse variance of the mass-conservation residual at common times, 0 elsewhere.
+    pair_mu : ndarray, shape (R-1,)
+        Expected log-flow gain between consecutive reaches.
+    log_qbar : ndarray, shape (R,)
+        log of the SoS mean flow (m3/s), 0 where absent.
+    qbar_w : ndarray, shape (R,)
+        Weight ``1 / (R_p sigma_log_qbar^2)`` of the mean-flow prior, 0 where absent.
+    prior_mean, prior_sd : ndarray, shape (R, 3)
+        Normal priors of ``(log A0, log na, x1)``.
+    """
+
+    dA: np.ndarray
+    log_w: np.ndarray
+    c: np.ndarray
+    valid: np.ndarray
+    log_sd: np.ndarray
+    pair_w: np.ndarray
+    pair_mu: np.ndarray
+    log_qbar: np.ndarray
+    qbar_w: np.ndarray
+    prior_mean: np.ndarray
+    prior_sd: np.ndarray
+
+    @property
+    def n_reaches(self) -> int:
+        return int(self.dA.shape[0])
+
+    @property
+    def n_common(self) -> int:
+        """Times that enter the mass-conservation likelihood (0 for one reach)."""
+        return int((self.pair_w > 0).all(axis=0).sum()) if self.pair_w.shape[0] else 0
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Posterior summaries of one fit.
+
+    Attributes
+    ----------
+    a0, a0_sd : ndarray, shape (R,)
+        Posterior mean and sd of A0 (m2, area at the lowest observed stage).
+    na, na_sd : ndarray, shape (R,)
+        Posterior mean and sd of na (s m^-1/3).
+    x1, x1_sd : ndarray, shape (R,)
+        Posterior mean and sd of x1 (dimensionless).
+    q : ndarray, shape (R, T)
+        Posterior mean discharge (m3/s), NaN where invalid.
+    q_u : ndarray, shape (R, T)
+        Relative 1-sigma uncertainty of q (posterior sd of log Q combined with the flow-law
+        and measurement error; dimensionless), NaN where invalid.
+    acceptance : ndarray, shape (R,)
+        Acceptance rate of each reach's moves after burn-in.
+    chain : ndarray, shape (n_iter - burn_in, R, 3)
+        Kept states ``(log A0, log na, x1)``.
+    """
+
+    a0: np.ndarray
+    a0_sd: np.ndarray
+    na: np.ndarray
+    na_sd: np.ndarray
+    x1: np.ndarray
+    x1_sd: np.ndarray
+    q: np.ndarray
+    q_u: np.ndarray
+    acceptance: np.ndarray
+    chain: np.ndarray
+
+
+def build_problem(
+    width: np.ndarray,
+    slope: np.ndarray,
+    d_x_area: np.ndarray,
+    mean_q: np.ndarray,
+    cfg: MetroManConfig,
+    width_u: np.ndarray | None = None,
+    slope_u: np.ndarray | None = None,
+    facc: np.ndarray | None = None,
+) -> SetProblem:
+    """Prepare one fit from observations on a common time axis.
+
+    Parameters
+    ----------
+    width : ndarray, shape (R, T)
+        Width (m), NaN where unobserved.
+    slope : ndarray, shape (R, T)
+        Water-surface slope (m/m); non-positive slopes are treated as unobserved.
+    d_x_area : ndarray, shape (R, T)
+        Change in flow area (m2) from any reference.
+    mean_q : ndarray, shape (R,)
+        SoS mean flow (m3/s), NaN where absent; at least one must be finite and positive.
+    cfg : MetroManConfig
+        Prior and likelihood scales.
+    width_u, slope_u : ndarray, shape (R, T), optional
+        1-sigma uncertainties (m, m/m).
+    facc : ndarray, shape (R,), optional
+        Flow accumulation (km2), for the expected gain between reaches.
+
+    Returns
+    -------
+    SetProblem
+
+    Raises
+    ------
+    ValueError
+        When no reach has a usable mean-flow prior or a reach has no valid time.
+    """
+    width = np.atleast_2d(np.asarray(width, float))
+    slope = np.atleast_2d(np.asarray(slope, float))
+    dxa = np.atleast_2d(np.asarray(d_x_area, float))
+    mean_q = np.atleast_1d(np.asarray(mean_q, float))
+    R = width.shape[0]
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(width) & np.isfinite(slope) & np.isfinite(dxa) & (width > 0) & (slope > 0)
+    if not valid.any(axis=1).all():
+        raise ValueError("a reach has no valid observation time")
+    has_q = np.isfinite(mean_q) & (mean_q > 0)
+    if not has_q.any():
+        raise ValueError("no reach has a positive SoS mean flow")
+
+    dA = dxa - np.min(np.where(valid, dxa, np.inf), axis=1, keepdims=True)
+    dA = np.where(valid, dA, 0.0)
+    log_w = np.where(valid, np.log(np.where(valid, width, 1.0)), 0.0)
+    c = np.where(valid, 0.5 * np.log(np.where(valid, slope, 1.0)) - 2.0 / 3.0 * log_w, 0.0)
+    log_sd = observation_log_sd(
+        width,
+        slope,
+        None if width_u is None else np.atleast_2d(width_u),
+        None if slope_u is None else np.atleast_2d(slope_u),
+        cfg.sigma_model,
+    )
+
+    if R > 1:
+        common = valid.all(axis=0)
+        var = log_sd[:-1] ** 2 + log_sd[1:] ** 2 + cfg.sigma_lateral**2
+        pair_w = np.where(common, 1.0 / var, 0.0)
+        pair_mu = np.zeros(R - 1)
+        if facc is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gain = np.log(np.asarray(facc, float)[1:] / np.asarray(facc, float)[:-1])
+            pair_mu = np.where(np.isfinite(gain), np.clip(gain, 0.0, cfg.max_lateral_gain), 0.0)
+    else:
+        pair_w = np.zeros((0, width.shape[1]))
+        pair_mu = np.zeros(0)
+
+    log_qbar = np.where(has_q, np.log(np.where(has_q, mean_q, 1.0)), 0.0)
+    qbar_w = has_q / (has_q.sum() * cfg.sigma_log_qbar**2)
+    q_for_a0 = np.where(has_q, mean_q, np.exp(log_qbar[has_q].mean()))
+    a0_med = a0_prior_median(q_for_a0, dA, width, slope, valid, cfg.na_median, cfg.x1_mean)
+    prior_mean = np.column_stack([np.log(a0_med), np.full(R, np.log(cfg.na_median)), np.full(R, cfg.x1_mean)])
+    prior_sd = np.tile([cfg.sigma_log_a0, cfg.sigma_log_na, cfg.sigma_x1], (R, 1))
+    return SetProblem(dA, log_w, c, valid, log_sd, pair_w, pair_mu, log_qbar, qbar_w, prior_mean, prior_sd)
+
+
+def _log_q(p: SetProblem, theta: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+    """log Q (R', T) of ``theta`` (R', 3) for the reaches ``rows``."""
+    return manning_log_q(theta[:, 0:1], theta[:, 1:2], theta[:, 2:3], p.dA[rows], p.log_w[rows], p.c[rows])
+
+
+def _log_mean_q(lq: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """log of the mean of exp(lq) over the valid times of each row."""
+    return np.log((np.exp(lq) * valid).sum(axis=-1) / valid.sum(axis=-1))
+
+
+def _log_prior(p: SetProblem, theta: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+    z = (theta - p.prior_mean[rows]) / p.prior_sd[rows]
+    return -0.5 * (z * z).sum(axis=-1)
+
+
+def _pair_terms(p: SetProblem, lq: np.ndarray) -> np.ndarray:
+    d = lq[1:] - lq[:-1] - p.pair_mu[:, None]
+    return -0.5 * (p.pair_w * d * d).sum(axis=-1)
+
+
+def log_posterior(p: SetProblem, theta: np.ndarray) -> float:
+    """Unnormalised log posterior of a state ``theta`` (R, 3) (for tests and diagnostics)."""
+    lq = _log_q(p, theta, slice(None))
+    lm = _log_mean_q(lq, p.valid)
+    qb = -0.5 * p.qbar_w * (lm - p.log_qbar) ** 2
+    return float(_log_prior(p, theta, slice(None)).sum() + qb.sum() + _pair_terms(p, lq).sum())
+
+
+def sample_posterior(p: SetProblem, cfg: MetroManConfig, rng: np.random.Generator) -> Posterior:
+    """Run the adaptive Metropolis-within-Gibbs sampler and summarise the posterior.
+
+    Parameters
+    ----------
+    p : SetProblem
+        The fit (:func:`build_problem`).
+    cfg : MetroManConfig
+        ``n_iter``, ``burn_in`` and ``thin`` are used here.
+    rng : numpy.random.Generator
+        Source of every random number (all drawn up front: the result is a deterministic
+        function of the generator's state).
+
+    Returns
+    -------
+    Posterior
+    """
+    R = p.n_reaches
+    n_iter = cfg.n_iter
+    z = rng.standard_normal((n_iter, R, 3))
+    log_u = np.log(rng.random((n_iter, R)))
+    zg = rng.standard_normal(n_iter)
+    log_ug = np.log(rng.random(n_iter))
+
+    # Per-parity blocks; each mass-conservation pair (r, r+1) has one member of each parity.
+    blocks = []
+    for k in (0, 1):
+        rows = np.arange(k, R, 2)
+        if rows.size:
+            owner = np.where(np.arange(R - 1) % 2 == k, np.arange(R - 1), np.arange(1, R))
+            blocks.append((rows, owner, p.dA[rows], p.log_w[rows], p.c[rows]))
+    vf = p.valid / p.valid.sum(axis=1, keepdims=True)  # time-mean weights
+    inv_sd = 1.0 / p.prior_sd
+    mu = p.prior_mean
+    qw, lqb = p.qbar_w, p.log_qbar
+    pw, pmu = p.pair_w, p.pair_mu[:, None]
+    has_pairs = R > 1
+
+    theta = mu.copy()
+    chol = np.zeros((R, 3, 3))
+    chol[:, [0, 1, 2], [0, 1, 2]] = 0.2 * p.prior_sd
+    log_scale = np.zeros(R)
+    log_gstep = np.log(0.1)
+    jitter = 1e-6 * p.prior_sd**2
+
+    lq = _log_q(p, theta, slice(None))
+    zz = (theta - mu) * inv_sd
+    lp = -0.5 * np.einsum("ij,ij->i", zz, zz)
+    lm = np.log(np.einsum("ij,ij->i", np.exp(lq), vf))
+    pair = _pair_terms(p, lq)
+    chain = np.empty((n_iter, R, 3))
+    accepted = np.zeros((n_iter, R), dtype=bool)
+    g_accepted = np.zeros(n_iter, dtype=bool)
+    steps = np.empty((0, R, 3))
+
+    old = np.seterr(all="ignore")  # rejected proposals may overflow; they compare as False
+    try:
+        for i in range(n_iter):
+            w = i % ADAPT_WINDOW
+            if w == 0:  # proposal steps of the whole window at once (kernel fixed within it)
+                zw = z[i : i + ADAPT_WINDOW]
+                steps = np.einsum("rij,nrj->nri", chol, zw) * np.exp(log_scale)[None, :, None]
+            step = steps[w]
+            for rows, owner, dA_b, lw_b, c_b in blocks:
+                prop = theta[rows] + step[rows]
+                x1 = prop[:, 2:3]
+                lq_b = (5.0 / 3.0 - x1) * np.log(np.exp(prop[:, 0:1]) + dA_b) + x1 * lw_b + c_b - prop[:, 1:2]
+                zz = (prop - mu[rows]) * inv_sd[rows]
+                d_lp = -0.5 * np.einsum("ij,ij->i", zz, zz) - lp[rows]
+                lm_b = np.log(np.einsum("ij,ij->i", np.exp(lq_b), vf[rows]))
+                e_new, e_old = lm_b - lqb[rows], lm[rows] - lqb[rows]
+                d_log = d_lp - 0.5 * qw[rows] * (e_new * e_new - e_old * e_old)
+                if has_pairs:
+                    lq_prop = lq.copy()
+                    lq_prop[rows] = lq_b
+                    d = lq_prop[1:] - lq_prop[:-1] - pmu
+                    pair_new = -0.5 * np.einsum("ij,ij->i", pw * d, d)
+                    d_log = d_log + np.bincount(owner, weights=pair_new - pair, minlength=R)[rows]
+                ok = log_u[i, rows] < d_log
+                if ok.any():
+                    acc_rows = rows[ok]
+                    theta[acc_rows] = prop[ok]
+                    lq[acc_rows] = lq_b[ok]
+                    lp[acc_rows] += d_lp[ok]
+                    lm[acc_rows] = lm_b[ok]
+                    accepted[i, acc_rows] = True
+                    if has_pairs:
+                        pair = np.where(accepted[i][owner], pair_new, pair)
+
+            # Common-scale move: log na + delta for every reach, i.e. log Q - delta everywhere.
+            delta = np.exp(log_gstep) * zg[i]
+            zn = (theta[:, 1] - mu[:, 1]) * inv_sd[:, 1]
+            zn_new = zn + delta * inv_sd[:, 1]
+            d_lpn = -0.5 * (zn_new * zn_new - zn * zn)
+            e = lm - lqb
+            d_qb = -0.5 * qw * ((e - delta) ** 2 - e * e)
+            if log_ug[i] < d_lpn.sum() + d_qb.sum():
+                theta[:, 1] += delta
+                lq -= delta
+                lm -= delta
+                lp += d_lpn
+                g_accepted[i] = True
+            chain[i] = theta
+
+            if i < cfg.burn_in and w == ADAPT_WINDOW - 1:
+                window = slice(i + 1 - ADAPT_WINDOW, i + 1)
+                log_scale += 2.0 * (accepted[window].mean(axis=0) - TARGET_ACCEPT)
+                log_gstep += 2.0 * (g_accepted[window].mean() - TARGET_ACCEPT)
+                if i + 1 >= 5 * ADAPT_WINDOW:
+                    hist = chain[(i + 1) // 2 : i + 1]
+                    dev = hist - hist.mean(axis=0)
+                    cov = np.einsum("nri,nrj->rij", dev, dev) / max(hist.shape[0] - 1, 1)
+                    cov *= 2.38**2 / 3.0
+                    cov[:, [0, 1, 2], [0, 1, 2]] += jitter
+                    chol = np.linalg.cholesky(cov)
+    finally:
+        np.seterr(**old)
+
+    return _summarise(p, chain[cfg.burn_in :], accepted[cfg.burn_in :], cfg.thin)
+
+
+def _summarise(p: SetProblem, kept: np.ndarray, accepted: np.ndarray, thin: int) -> Posterior:
+    """Posterior means / sds of the parameters and discharge from the kept states."""
+    a0 = np.exp(kept[..., 0])
+    na = np.exp(kept[..., 1])
+    ks = kept[::thin]
+    lq = manning_log_q(ks[..., 0:1], ks[..., 1:2], ks[..., 2:3], p.dA, p.log_w, p.c)
+    q = np.where(p.valid, np.exp(lq).mean(axis=0), np.nan)
+    q_u = np.where(p.valid, np.sqrt(lq.var(axis=0) + p.log_sd**2), np.nan)
+    return Posterior(
+        a0=a0.mean(axis=0),
+        a0_sd=a0.std(axis=0),
+        na=na.mean(axis=0),
+        na_sd=na.std(axis=0),
+        x1=kept[..., 2].mean(axis=0),
+        x1_sd=kept[..., 2].std(axis=0),
+        q=q,
+        q_u=q_u,
+        acceptance=accepted.mean(axis=0),
+        chain=kept,
+    )

@@ -1,0 +1,73 @@
+"""The MOMMA plug-in and its output file against reference_outputs/flpe/momma."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+from confluence_flpe.interface import FlpeResult, Priors, ReachObs
+from confluence_flpe_momma.algorithm import Momma
+
+REF = Path("reference_outputs") / "flpe" / "momma" / "77449100071_momma.nc"
+
+
+def _obs(nt: int = 25) -> ReachObs:
+    rng = np.random.default_rng(0)
+    d = rng.uniform(2, 6, nt)
+    return ReachObs(
+        reach_id=77449100071, time=np.arange(nt) * 86400.0 * 10, time_str=np.full(nt, "2009-01-01T00:00:00Z"),
+        width=60 * np.sqrt(d), wse=10 + d, slope=np.full(nt, 1e-4), d_x_area=np.zeros(nt),
+    )
+
+
+def _structure(path: Path) -> dict[str, tuple]:
+    with netCDF4.Dataset(path) as ds:
+        out = {"/dims": tuple(sorted((k, len(v) if k != "nt" else 0) for k, v in ds.dimensions.items())),
+               "/attrs": tuple(sorted(a for a in ds.ncattrs()))}
+        for name, var in ds.variables.items():
+            fill = var.getncattr("_FillValue") if "_FillValue" in var.ncattrs() else None
+            out[name] = (var.dtype.str, var.dimensions, fill)
+    return out
+
+
+def test_output_matches_reference(shared_data: Path, tmp_path: Path) -> None:
+    algo = Momma()
+    obs = _obs()
+    res = algo.run([(obs, Priors(reach_id=obs.reach_id, mean_q=300.0, two_year_return_q=900.0))])
+    assert res[0].valid and np.isfinite(res[0].q).all()
+    path = tmp_path / algo.output_name([obs.reach_id])
+    assert path.name == "77449100071_momma.nc"
+    algo.write(path, [obs], res)
+    ours, ref = _structure(path), _structure(shared_data / REF)
+    assert ours == ref
+    with netCDF4.Dataset(path) as ds:
+        assert ds.valid == 1 and ds["gage_constrained"][...] == 0
+        np.testing.assert_allclose(ds["Q"][:], res[0].q)
+        assert ds["nt"][0] == 20000101
+
+
+def test_flagged_output_has_the_same_layout(shared_data: Path, tmp_path: Path) -> None:
+    algo = Momma()
+    obs = _obs(7)
+    res = algo.run([(obs, Priors(reach_id=obs.reach_id))])  # no mean_q
+    assert not res[0].valid and "mean_q" in res[0].reason
+    path = tmp_path / "flpe" / "momma" / algo.output_name([obs.reach_id])
+    path.parent.mkdir(parents=True)
+    algo.write(path, [obs], res)
+    assert set(_structure(path)) == set(_structure(shared_data / REF))
+    with netCDF4.Dataset(path) as ds:
+        assert ds.valid == 0 and ds["Q"][:].mask.all()
+    q = algo.read_q(tmp_path / "flpe", obs.reach_id)
+    assert q.shape == (7,) and np.isnan(q).all()
+    assert algo.read_q(tmp_path / "flpe", 77449100081) is None
+
+
+def test_read_q_round_trip(tmp_path: Path) -> None:
+    algo = Momma()
+    obs = _obs()
+    res = [FlpeResult(reach_id=obs.reach_id, q=np.linspace(1, 2, obs.nt))]
+    path = tmp_path / "momma" / algo.output_name([obs.reach_id])
+    path.parent.mkdir()
+    algo.write(path, [obs], res)
+    np.testing.assert_allclose(algo.read_q(tmp_path, obs.reach_id), res[0].q)

@@ -1,0 +1,94 @@
+"""``confluence-input``: the SWOT files of one basin."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from confluence_core import jsonio, riversp, sword
+from confluence_core.cli import index_option, module_command
+from confluence_core.errors import ConfluenceError, InputError
+from confluence_core.index import entry, resolve_index
+from confluence_core.volumes import volume_path
+
+from . import io, schema
+from .assemble import Grouper, reach_series
+
+log = logging.getLogger("confluence-input")
+
+
+@module_command("confluence-input")
+@index_option
+@click.option("--sword-version", envvar="CONFLUENCE_SWORD_VERSION", default=sword.DEFAULT_VERSION,
+              show_default=True, type=int,
+              help="Skip granules built on another SWORD version. [env CONFLUENCE_SWORD_VERSION]")
+def main(index: int | None, sword_version: int) -> None:
+    """Write input/swot/{reach_id}_SWOT.nc for every reach of entry INDEX of basin.json.
+
+    Granules come from s3_reach.json (local paths relative to the source volume, or
+    s3:// URIs read with the renew Lambda's credentials from SSM).  A reach with no
+    observation or a bad granule is logged and the other reaches go on; the job
+    fails only when every granule failed.
+    """
+    basin_path = volume_path("input", "basin.json")
+    basin = entry(basin_path, resolve_index(index))
+    try:
+        reach_ids = [int(r) for r in basin["reach_id"]]
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"entry {basin!r} has no list of reach_id", basin_path) from None
+    run_basin(reach_ids, sword_version)
+
+
+def run_basin(reach_ids: list[int], sword_version: int) -> tuple[int, int]:
+    """Read the basin's granules once and write its reaches' files; return (written, failed granules)."""
+    t0 = time.perf_counter()
+    s3_reach = jsonio.read_json(volume_path("input", "s3_reach.json"))
+    known = _reach_nodes(reach_ids)
+    cp_path = volume_path("input", "cycle_passes.json")
+    cycle_passes = jsonio.read_json(cp_path) if cp_path.is_file() else {}
+    granules = sorted({g for r in reach_ids for g in s3_reach.get(str(r), [])})
+    if not granules:
+        log.warning("no granule lists any of the %d reaches in s3_reach.json: nothing to write", len(reach_ids))
+        return 0, 0
+    source = volume_path("source")
+
+    def locate(uri: str) -> str:
+        return uri if uri.startswith("s3://") or Path(uri).is_absolute() else str(source / uri)
+
+    records = io.read_basin(granules, np.asarray(reach_ids, dtype=np.int64), locate, sword_version,
+                            cycle_passes, s3=riversp.s3_client)
+    if records.read == 0:
+        raise ConfluenceError(f"all {len(granules)} granules failed (first: {next(iter(records.failed.items()))})",
+                              volume_path("input", "s3_reach.json"))
+    by_reach, by_node = Grouper(records.reach), Grouper(records.node)
+    written = 0
+    out_dir = volume_path("input", "swot")
+    for rid in reach_ids:
+        series = reach_series(rid, records.reach.take(by_reach.rows(rid)), records.node.take(by_node.rows(rid)),
+                              known.get(rid, np.zeros(0, np.int64)), io.REACH_FIELDS, io.NODE_OUT_FIELDS,
+                              schema.TILED_FROM_REACH)
+        if series is None:
+            bad = [g for g in s3_reach.get(str(rid), []) if g in records.failed]
+            why = f" ({len(bad)} of its granules failed)" if bad else ""
+            log.warning("%s_SWOT.nc not written: reach %s has no observation in %d granules%s",
+                        rid, rid, len(s3_reach.get(str(rid), [])), why)
+            continue
+        io.write_swot(out_dir / f"{rid}_SWOT.nc", series)
+        written += 1
+    log.info("basin: %d of %d reaches written from %d granules (%d failed) in %.1f s", written, len(reach_ids),
+             len(granules), len(records.failed), time.perf_counter() - t0)
+    return written, len(records.failed)
+
+
+def _reach_nodes(reach_ids: list[int]) -> dict[int, Any]:
+    """Nodes of each reach from reach_node.json (empty when the file is absent)."""
+    path = volume_path("input", "reach_node.json")
+    if not path.is_file():
+        return {}
+    wanted = set(reach_ids)
+    return {int(r): np.asarray([int(n) for n in nodes], dtype=np.int64)
+            for r, nodes in jsonio.read_json(path) if int(r) in wanted}

@@ -1,0 +1,352 @@
+"""Read a reach's SWOT file and its SWORD priors; rewrite the SWOT file; write the flags.
+
+Inputs (contracts.md sections 6 and 7):
+
+- ``input/swot/{reach_id}_SWOT.nc``: root dims ``nt``, ``nx``; groups
+  ``reach`` (vars on ``nt``) and ``node`` (vars on ``nx, nt``).  Every field
+  but ``reach`` itself is optional and read by name.
+- ``input/sword/{c}_sword_v{N}.nc``: ``reaches`` (reach_id, width,
+  reach_length) and ``nodes`` (node_id, width) give the prior width and
+  length (``p_width``, ``p_length``) that the SWOT file does not hold.
+
+Outputs, each written whole or not at all:
+
+- the SWOT file, rewritten in place with removed values set to fill; a group
+  ``original`` (subgroups ``reach`` and ``node``) keeps the untouched values of
+  every variable this step may change.  It is written on the first run and
+  read by every later run, so reruns start from the originals (idempotent).
+- ``diagnostics/prediagnostics/{reach_id}_prediagnostics.nc``: the per-check
+  flags in the layout of the public workflow's file (root dims
+  ``num_nodes``, ``time_steps``; groups ``reach`` (time_steps) and ``node``
+  (time_steps, num_nodes); int32 flags, 1 = removed, fill -999).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import netCDF4
+import numpy as np
+from confluence_core import ncio
+from confluence_core.errors import InputError
+from confluence_core.fill import FLOAT_FILL, INT_FILL
+
+from .checks import MEASUREMENTS, NODE_CHECKS, REACH_CHECKS, Outcome, apply_removal
+
+log = logging.getLogger("confluence-prediagnostics")
+
+#: Group of the SWOT file that keeps the values before any removal.
+ORIGINAL = "original"
+LEVELS = ("reach", "node")
+REACH_FIELDS = tuple(dict.fromkeys((*MEASUREMENTS, *(c.field for c in REACH_CHECKS))))
+NODE_FIELDS = tuple(dict.fromkeys((*MEASUREMENTS, *(c.field for c in NODE_CHECKS))))
+
+
+@dataclass
+class SwotData:
+    """One reach's SWOT file: fields as float (fills -> NaN), raw measurement arrays for rewriting."""
+
+    path: Path
+    nt: int
+    nx: int
+    reach: dict[str, np.ndarray | None] = field(default_factory=dict)
+    node: dict[str, np.ndarray | None] = field(default_factory=dict)
+    node_id: np.ndarray | None = None
+    #: (level, name) -> raw values before any removal (as stored, fills kept), canonical order
+    raw: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    #: (level, name) of node variables stored as (nt, nx) instead of (nx, nt)
+    transposed: set[tuple[str, str]] = field(default_factory=set)
+    has_original: bool = False
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def read_swot(path: str | os.PathLike[str], reach_id: int | None = None) -> SwotData:
+    """Read ``{reach_id}_SWOT.nc``; measurements come from ``original`` when a rerun finds it.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, unreadable, has no ``reach`` group, or holds
+        another reach than ``reach_id``.
+    """
+    path = Path(path)
+    try:
+        return _read_swot(path, reach_id)
+    except (OSError, RuntimeError, IndexError, ValueError) as exc:  # damaged content past the header
+        raise InputError(f"cannot read the SWOT data ({type(exc).__name__}: {exc})", path) from None
+
+
+def _read_swot(path: Path, reach_id: int | None) -> SwotData:
+    with ncio.open_dataset(path) as ds:
+        reach_grp = ncio.get_group(ds, "reach")
+        if reach_grp is None:
+            raise InputError("no 'reach' group: not a SWOT reach file (contracts.md section 6)", path)
+        nt = _dim(ds, "nt", path)
+        nx = _dim(ds, "nx", path) if "nx" in ds.dimensions else 0
+        _check_reach_id(reach_grp, reach_id, path)
+        data = SwotData(path=path, nt=nt, nx=nx, has_original=ncio.get_group(ds, ORIGINAL) is not None)
+        data.reach = _read_level(ds, "reach", REACH_FIELDS, data)
+        node_grp = ncio.get_group(ds, "node")
+        if node_grp is None:
+            log.warning("%s: no 'node' group; node checks skipped", path)
+            data.node = {}
+        else:
+            data.node = _read_level(ds, "node", NODE_FIELDS, data)
+            if ncio.has_var(node_grp, "node_id"):
+                data.node_id = np.asarray(ncio.read_int(node_grp, "node_id"), dtype=np.int64).ravel()
+    return data
+
+
+def _dim(ds: netCDF4.Dataset, name: str, path: Path) -> int:
+    if name not in ds.dimensions:
+        raise InputError(f"no root dimension {name!r}: not a SWOT reach file", path)
+    return len(ds.dimensions[name])
+
+
+def _check_reach_id(grp: Any, reach_id: int | None, path: Path) -> None:
+    if reach_id is None or not ncio.has_var(grp, "reach_id"):
+        return
+    stored = np.asarray(ncio.read_int(grp, "reach_id")).ravel()
+    if stored.size and stored[0] > 0 and int(stored[0]) != int(reach_id):
+        raise InputError(f"holds reach {int(stored[0])}, not {reach_id}", path)
+
+
+def _read_level(ds: netCDF4.Dataset, level: str, names: tuple[str, ...], data: SwotData) -> dict[str, Any]:
+    grp = ds[level]
+    orig = ncio.get_group(ds, f"{ORIGINAL}/{level}")
+    out: dict[str, np.ndarray | None] = {}
+    for name in names:
+        if not ncio.has_var(grp, name):
+            out[name] = None
+            log.debug("%s: %s/%s absent", data.path, level, name)
+            continue
+        source = orig if name in MEASUREMENTS and ncio.has_var(orig, name) else grp
+        values = ncio.read_float(source, name)
+        var = source[name]
+        if level == "node" and var.dimensions[:2] == ("nt", "nx"):
+            data.transposed.add((level, name))
+            values = values.T
+        if name in MEASUREMENTS:
+            data.raw[(level, name)] = np.asarray(var[...])
+        out[name] = values
+    return out
+
+
+@dataclass
+class Prior:
+    """Prior (SWORD) geometry of a reach: width and length (m), node widths (m, NaN unknown)."""
+
+    p_width: float = np.nan
+    p_length: float = np.nan
+    node_p_width: np.ndarray | None = None
+
+
+def read_prior(path: str | os.PathLike[str], reach_id: int, node_id: np.ndarray | None) -> Prior | None:
+    """Read the prior width and length of ``reach_id`` (and its nodes) from a SWORD file.
+
+    Returns None when the file is absent (the caller skips the checks).  A
+    non-positive SWORD value (SWORD fill -9999) is treated as unknown.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    with ncio.open_dataset(path) as ds:
+        reaches = ncio.get_group(ds, "reaches")
+        if reaches is None or not ncio.has_var(reaches, "reach_id"):
+            raise InputError("no reaches/reach_id: not a SWORD file", path)
+        prior = Prior()
+        ids = np.asarray(reaches["reach_id"][:], dtype=np.int64)
+        hits = np.flatnonzero(ids == int(reach_id))
+        if hits.size:
+            row = int(hits[0])
+            prior.p_width = _positive(reaches, "width", row)
+            prior.p_length = _positive(reaches, "reach_length", row)
+        else:
+            log.warning("%s: reach %s not in SWORD; p_width / p_length checks skipped", path, reach_id)
+        nodes = ncio.get_group(ds, "nodes")
+        if node_id is not None and ncio.has_var(nodes, "node_id") and ncio.has_var(nodes, "width"):
+            sword_ids = np.asarray(nodes["node_id"][:], dtype=np.int64)
+            order = np.argsort(sword_ids, kind="stable")
+            pos = np.clip(np.searchsorted(sword_ids[order], node_id), 0, max(sword_ids.size - 1, 0))
+            found = sword_ids.size > 0
+            widths = np.full(node_id.shape, np.nan)
+            if found:
+                rows = order[pos]
+                match = sword_ids[rows] == node_id
+                all_widths = ncio.read_float(nodes, "width")
+                widths[match] = all_widths[rows[match]]
+            widths[~(widths > 0)] = np.nan
+            prior.node_p_width = widths
+    return prior
+
+
+def _positive(grp: Any, name: str, row: int) -> float:
+    values = ncio.read_float(grp, name)
+    if values is None:
+        return np.nan
+    value = float(values[row])
+    return value if value > 0 else np.nan
+
+
+# --- writing the SWOT file ---------------------------------------------------------------------
+
+
+def write_swot(data: SwotData, outcome: Outcome) -> None:
+    """Rewrite ``data.path`` atomically: every group, variable and attribute copied, removed
+    values set to fill, and the ``original`` group added on the first run."""
+    replace: dict[tuple[str, str], np.ndarray] = {}
+    for level, removed in (("reach", outcome.reach_removed), ("node", outcome.node_removed)):
+        for name, mask in removed.items():
+            raw = data.raw[(level, name)]
+            m = mask.T if (level, name) in data.transposed else mask
+            fill = FLOAT_FILL if raw.dtype.kind == "f" else INT_FILL
+            replace[(f"/{level}", name)] = apply_removal(raw, m, fill)
+    with ncio.create(data.path) as dst, ncio.open_dataset(data.path) as src:
+        for ds in (src, dst):
+            ds.set_auto_maskandscale(False)
+            ds.set_auto_chartostring(False)
+        _copy_group(src, dst, replace)
+        _add_originals(src, dst, data)
+
+
+def _fill_of(var: netCDF4.Variable) -> Any:
+    return var.getncattr("_FillValue") if "_FillValue" in var.ncattrs() else None
+
+
+def _copy_var(
+    var: netCDF4.Variable, dst: Any, data: np.ndarray | None = None, compress: bool = False
+) -> netCDF4.Variable:
+    """Copy ``var`` (dtype, dims, fill, attributes, compression) into ``dst``, with ``data`` if given."""
+    kwargs: dict[str, Any] = {}
+    filters = var.filters() or {}
+    if compress and var.ndim:
+        kwargs.update(zlib=True, complevel=4, shuffle=True)
+    else:
+        if filters.get("zlib"):
+            kwargs.update(zlib=True, complevel=filters.get("complevel", 4), shuffle=bool(filters.get("shuffle")))
+        chunks = var.chunking()
+        if isinstance(chunks, list):
+            kwargs["chunksizes"] = chunks
+    new = dst.createVariable(var.name, var.datatype, var.dimensions, fill_value=_fill_of(var), **kwargs)
+    new.setncatts({k: var.getncattr(k) for k in var.ncattrs() if k != "_FillValue"})
+    values = var[...] if data is None else data
+    if var.ndim == 0:
+        new.assignValue(values)
+    else:
+        new[...] = values
+    return new
+
+
+def _copy_group(src: Any, dst: Any, replace: dict[tuple[str, str], np.ndarray]) -> None:
+    dst.setncatts({k: src.getncattr(k) for k in src.ncattrs()})
+    for dim in src.dimensions.values():
+        dst.createDimension(dim.name, None if dim.isunlimited() else len(dim))
+    for var in src.variables.values():
+        _copy_var(var, dst, replace.get((src.path, var.name)))
+    for sub in src.groups.values():
+        _copy_group(sub, dst.createGroup(sub.name), replace)
+
+
+def _add_originals(src: Any, dst: Any, data: SwotData) -> None:
+    """Add to ``original/<level>`` every measurement not kept there yet (all of them the first time)."""
+    for level, name in data.raw:
+        og = ncio.get_group(dst, f"{ORIGINAL}/{level}")
+        if og is None:
+            root = ncio.get_group(dst, ORIGINAL) or dst.createGroup(ORIGINAL)
+            root.setncattr(
+                "comment",
+                "Values before confluence-prediagnostics removed any; reruns start from these.",
+            )
+            og = root.createGroup(level)
+        if name not in og.variables:
+            _copy_var(src[level][name], og, data.raw[(level, name)], compress=True)
+
+
+# --- writing the diagnostics file --------------------------------------------------------------
+
+#: The reference file's variables first (same order and long names), then ours.
+REACH_FLAGS: tuple[str, ...] = (
+    "ice_clim_f", "ice_dyn_f", "dark_frac", "n_good_nod", "obs_frac_n",
+    "width_outliers", "wse_outliers", "slope2_outliers",
+    "slope_outliers", "xovr_cal_q", "p_width", "p_length", "xtrk_dist", "reach_q", "reach_q_b", "removed",
+)
+NODE_FLAGS: tuple[str, ...] = (
+    "ice_clim_f", "ice_dyn_f", "dark_frac", "width_outliers", "wse_outliers", "slope2_outliers",
+    "slope_outliers", "xovr_cal_q", "p_width", "xtrk_dist", "n_good_pix", "node_q", "node_q_b", "removed",
+)
+CHECK_NOTES = {
+    "n_good_nod": " (the contract sets no n_good_nod threshold: the default n_good_nod_min = 0 removes nothing;"
+    " obs_frac_n covers reach coverage)",
+    "reach_q": " (SWOT summary quality: 0 good, 1 suspect, 2 degraded, 3 bad)",
+    "node_q": " (SWOT summary quality: 0 good, 1 suspect, 2 degraded, 3 bad)",
+    "reach_q_b": " (mask 0: bit check off)",
+    "node_q_b": " (mask 0: bit check off)",
+    "p_width": " (prior width from SWORD, m)",
+    "p_length": " (prior reach length from SWORD, m)",
+    "xtrk_dist": " (m)",
+}
+FLAG_ATTRS = {"flag_values": "0 1", "flag_meanings": "not_overwritten overwritten"}
+
+
+def flag_descriptions(level: str, cfg: Any) -> dict[str, tuple[str, str]]:
+    """Flag name -> (long_name, rule) for one level, from the check registry and the thresholds."""
+    rules = {
+        "max": "{f} > {0}", "min": "{f} < {0}", "above": "{f} <= {0}",
+        "abs_range": "|{f}| < {0} or |{f}| > {1}", "bits": "{f} & {0} != 0",
+    }
+    out: dict[str, tuple[str, str]] = {}
+    for check in REACH_CHECKS if level == "reach" else NODE_CHECKS:
+        values = [getattr(cfg, k) for k in check.keys]
+        rule = "1 where " + rules[check.rule].format(*values, f=check.field)
+        out[check.flag] = (check.long_name, rule + CHECK_NOTES.get(check.flag, ""))
+    for name in ("width", "wse", "slope2", "slope"):
+        rule = f"1 where outside Tukey fences (Q1 - {cfg.tukey_k} IQR, Q3 + {cfg.tukey_k} IQR) over time"
+        if level == "node" and name.startswith("slope"):
+            rule += "; node slopes are the reach slope: the reach flag repeated on every node"
+        elif level == "node":
+            rule += ", per node"
+        out[f"{name}_outliers"] = (f"Outliers detected in {name} observations.", rule)
+    out["removed"] = ("observation lost a value to any check", "1 where any other flag of this group is 1")
+    return out
+
+
+def write_diagnostics(
+    path: str | os.PathLike[str], reach_id: int, nt: int, nx: int, outcome: Outcome, cfg: Any,
+    notes: dict[str, str], global_attrs: dict[str, Any],
+) -> Path:
+    """Write the flags file (layout of the public workflow's ``{reach_id}_prediagnostics.nc``).
+
+    ``notes``: flag path (``"reach/p_width"``) -> why it is all 0 (check skipped).
+    """
+    path = Path(path)
+    with ncio.create(path, reach_id=np.int64(reach_id), **global_attrs) as ds:
+        ds.createDimension("num_nodes", nx)
+        ds.createDimension("time_steps", nt)
+        ncio.write_var(ds, "num_nodes", np.arange(1, nx + 1), ("num_nodes",), "i4", fill=None,
+                       attrs={"units": "number of nodes"})
+        ncio.write_var(ds, "time_steps", np.arange(1, nt + 1), ("time_steps",), "i4", fill=None,
+                       attrs={"units": "number of observations"})
+        for level, names, flags, dims in (
+            ("reach", REACH_FLAGS, outcome.reach_flags, ("time_steps",)),
+            ("node", NODE_FLAGS, outcome.node_flags, ("time_steps", "num_nodes")),
+        ):
+            grp = ds.createGroup(level)
+            described = flag_descriptions(level, cfg)
+            shape = (nt,) if level == "reach" else (nx, nt)
+            for name in names:
+                mask = flags.get(name)
+                mask = np.zeros(shape, dtype=bool) if mask is None else mask
+                long_name, rule = described[name]
+                attrs = {"long_name": long_name, **FLAG_ATTRS, "comment": rule}
+                note = notes.get(f"{level}/{name}")
+                if note:
+                    attrs["skipped"] = f"check not run, all 0: {note}"
+                values = mask.astype(np.int32)
+                ncio.write_var(grp, name, values if level == "reach" else values.T, dims, "i4", attrs=attrs)
+    return path
