@@ -31,6 +31,8 @@ VOLUMES: dict[str, str] = {
     # granules (RiverSP zips, Hydrocron CSVs) for local runs.  Granule paths in
     # s3_list.json / s3_reach.json that are not s3:// URIs are relative to it.
     "source": "source",
+    # Ours too: a read-only earlier run folder that postdiagnostics compares with.
+    "previous": "previous",
 }
 
 

@@ -82,11 +82,14 @@ def _reaches(values: tuple[str, ...]) -> set[str] | None:
               help="Folder of RiverSP granule zips (default: the built-in demo world).")
 @click.option("--sword", type=click.Path(exists=True), help="SWORD file or folder (default: found in --source).")
 @click.option("--sos", type=click.Path(exists=True), help="SoS priors file or folder (default: found in --source).")
+@click.option("--previous", type=click.Path(exists=True, file_okay=False),
+              help="An earlier run folder that postdiagnostics compares this run with.")
 @click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Extra environment for every job.")
 @click.option("--workflow", "workflow_file", type=click.Path(dir_okay=False), help="Another workflow table.")
 def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, ...], start: str | None,
         until: str | None, reaches: tuple[str, ...], force: bool, dry_run: bool, source: str | None,
-        sword: str | None, sos: str | None, env_pairs: tuple[str, ...], workflow_file: str | None) -> None:
+        sword: str | None, sos: str | None, previous: str | None, env_pairs: tuple[str, ...],
+        workflow_file: str | None) -> None:
     """Run the workflow (with no data given, on the built-in demo world)."""
     from .engines import select_engine
 
@@ -102,6 +105,8 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
             return
         folder.create()
         note = prepare_data(folder, source, sword, sos, needs_data=workflow_file is None)
+        if previous:
+            folder.link_source(Path(previous), "previous")
         if note:
             click.echo(note, err=True)
         runner = LocalRunner(flow, folder, select_engine(engine), jobs=jobs, force=force,

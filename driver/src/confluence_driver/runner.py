@@ -26,6 +26,8 @@ from .progress import Progress
 from .workflow import Step, Workflow
 
 IMAGE_PREFIX = "confluence"
+#: Volumes that are links to folders given by the user, not folders of the run.
+LINKED_VOLUMES = ("source", "previous")
 
 
 def image_tag(image: str, version: str = __version__) -> str:
@@ -47,7 +49,7 @@ class RunFolder:
 
     def create(self) -> None:
         for name in VOLUMES:
-            if name != "source":
+            if name not in LINKED_VOLUMES:
                 self.volume(name).mkdir(parents=True, exist_ok=True)
         (self.root / "logs").mkdir(exist_ok=True)
         (self.root / "state").mkdir(exist_ok=True)
@@ -58,9 +60,9 @@ class RunFolder:
     def marker(self, step: str, index: int) -> Path:
         return self.root / "state" / step / f"{index}.json"
 
-    def link_source(self, source: Path) -> None:
-        """Make ``source/`` (the read-only granule volume) point at ``source``."""
-        link = self.volume("source")
+    def link_source(self, source: Path, volume: str = "source") -> None:
+        """Make the read-only volume ``volume`` (source granules, a previous run) point at ``source``."""
+        link = self.volume(volume)
         source = source.absolute()
         if link.is_symlink() or link.exists():
             if link.resolve() == source.resolve():

@@ -56,6 +56,7 @@ class DockerEngine(Engine):
         volumes = {
             str(host.resolve()): {"bind": container_path(vol), "mode": "ro" if ro else "rw"}
             for vol, (host, ro) in spec.mounts.items()
+            if host.exists()  # an optional volume (source, previous) that this run does not have
         }
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         start = time.monotonic()

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from confluence_core import flpe as flpe_contract
 from confluence_core import ids
 from confluence_core.atomic import atomic_path
 from confluence_core.errors import ConfluenceError, InputError, NotEnoughDataError
 
-from . import registry
-from .interface import Algorithm, FlpeResult, Priors, ReachObs, is_combiner, read_q
+from .interface import Algorithm, FlpeResult, Priors, ReachObs, is_combiner
 from .io import add_sword, read_priors, read_swot
 
 log = logging.getLogger("confluence-flpe")
@@ -109,8 +109,14 @@ def run_algorithm(algo: Algorithm, items: Sequence[ReachInput]) -> list[FlpeResu
 
 
 def run_combiner(algo: Any, items: Sequence[ReachInput], flpe_dir: Path) -> list[FlpeResult]:
-    """Run a combiner (consensus) on the other installed algorithms' outputs for each item."""
-    others = [a for a in registry.algorithms() if a.name != algo.name]
+    """Run a combiner (consensus) on the other algorithms' outputs for each item.
+
+    The outputs are found through the FLPE output contract of the shared
+    library (``confluence_core.flpe``), not through installed plug-ins: the
+    consensus image holds no other algorithm, and an algorithm added to that
+    table is combined with no change here.
+    """
+    specs = {name: spec for name, spec in flpe_contract.algorithms().items() if name != algo.name}
     out = []
     for i in items:
         rid = i.obs.reach_id
@@ -118,14 +124,14 @@ def run_combiner(algo: Any, items: Sequence[ReachInput], flpe_dir: Path) -> list
             out.append(FlpeResult.invalid(rid, i.obs.nt, i.reason))
             continue
         series = {}
-        for other in others:
+        for name, spec in specs.items():
             try:
-                q = read_q(other, flpe_dir, rid)
+                res = flpe_contract.read_result(spec, flpe_dir, rid)
             except ConfluenceError as exc:
-                log.warning("reach %s: cannot read %s output (%s); left out", rid, other.name, exc)
+                log.warning("reach %s: cannot read %s output (%s); left out", rid, name, exc)
                 continue
-            if q is not None:
-                series[other.name] = q
+            if res is not None and res.valid:
+                series[name] = res.q
         log.info("reach %s: outputs found for %s", rid, ", ".join(series) or "no algorithm")
         out.append(algo.combine(rid, i.obs.nt, series))
     return out

@@ -1,0 +1,95 @@
+"""The real workflow on the demo world: both engines write the same files.
+
+Runs every ready step of the packaged workflow table on the built-in demo
+world, once with the process engine and once with the Docker engine (the
+images of `make build`), and compares every JSON file and every NetCDF
+variable of the two run folders.  Attributes that record when or where a file
+was written are left out: they differ run to run by design.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from confluence_driver import __version__
+from confluence_driver import workflow as wf
+from confluence_driver.cli import main
+
+from .conftest import docker_ready
+
+IMAGES = sorted({f"confluence/{s.image}:{__version__}" for s in wf.load().steps if s.ready and s.local == "run"})
+SKIP = docker_ready(*IMAGES)
+
+
+def run(workdir: Path, engine: str, *extra: str) -> str:
+    result = CliRunner().invoke(main, ["run", "--local", "--engine", engine, "--workdir", str(workdir),
+                                       "--jobs", "2", *extra])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def variables(path: Path) -> dict[str, np.ndarray]:
+    out = {}
+    with netCDF4.Dataset(path) as ds:
+        ds.set_auto_mask(False)
+
+        def walk(group: netCDF4.Group, prefix: str) -> None:
+            for name, var in group.variables.items():
+                out[prefix + name] = np.asarray(var[...])
+            for name, sub in group.groups.items():
+                walk(sub, f"{prefix}{name}/")
+
+        walk(ds, "")
+    return out
+
+
+def data_files(root: Path) -> list[Path]:
+    skip = {"logs", "state", "demo", "source"}
+    return sorted(p.relative_to(root) for p in root.rglob("*")
+                  if p.is_file() and p.relative_to(root).parts[0] not in skip and p.name != "run.json")
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+@pytest.mark.skipif(bool(SKIP), reason=SKIP or "ok")
+def test_docker_and_process_engines_give_the_same_outputs(tmp_path):
+    proc, dock = tmp_path / "process", tmp_path / "docker"
+    run(proc, "process")
+    # the same world, not generated twice: the Docker run starts from a copy of the demo data
+    dock.mkdir()
+    shutil.copytree(proc / "demo", dock / "demo", symlinks=True)
+    run(dock, "docker")
+    files = data_files(proc)
+    assert files == data_files(dock)
+    assert any(f.suffix == ".nc" for f in files) and any(f.suffix == ".json" for f in files)
+    for rel in files:
+        a, b = proc / rel, dock / rel
+        if rel.suffix == ".json":
+            assert json.loads(a.read_text()) == json.loads(b.read_text()), rel
+        elif rel.suffix == ".nc" or ".nc." in rel.name:
+            va, vb = variables(a), variables(b)
+            assert va.keys() == vb.keys(), rel
+            for key in va:
+                np.testing.assert_array_equal(va[key], vb[key], err_msg=f"{rel}:{key}")
+
+
+@pytest.mark.slow
+def test_process_engine_runs_the_ready_steps_on_the_demo_world(tmp_path):
+    text = run(tmp_path, "process")
+    assert "data: the built-in demo world" in text
+    reaches = json.loads((tmp_path / "input" / "reaches.json").read_text())
+    manifest = json.loads((tmp_path / "demo" / "manifest.json").read_text())
+    assert {str(r["reach_id"]) for r in reaches} >= {str(r) for r in manifest["type1_reach_ids"]}
+    swot = {p.name[:11] for p in (tmp_path / "input" / "swot").glob("*_SWOT.nc")}
+    assert {str(r) for r in manifest["type1_reach_ids"]} <= swot
+    # a rerun resumes: nothing is redone
+    again = run(tmp_path, "process")
+    counts = re.findall(r"(\d+)/(\d+) done, (\d+) failed(?:, (\d+) skipped)?", again)
+    assert counts and all(done == "0" and failed == "0" and skipped == total for done, total, failed, skipped in counts)
