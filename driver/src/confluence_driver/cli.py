@@ -10,7 +10,7 @@ from confluence_core.errors import ConfluenceError
 
 from . import __version__
 from . import workflow as wf
-from .data import prepare_data
+from .data import HYDROCRON, prepare_data, run_environment
 from .runner import LocalRunner, RunFolder, StepFailedError, describe, image_tag
 
 
@@ -67,6 +67,11 @@ def _reaches(values: tuple[str, ...]) -> set[str] | None:
 
 @main.command()
 @click.option("--local", "mode", flag_value="local", default=True, help="Run on this machine (default).")
+@click.option("--batch", "mode", flag_value="batch", help="Run on AWS Batch (needs --config; see docs/aws.md).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="--batch: the deployment file.")
+@click.option("--resume", metavar="RUN", help="--batch: continue run RUN without redoing finished steps.")
+@click.option("--lists", metavar="DIR|s3://...", help="--batch: where the fan-out lists are (the input volume).")
+@click.option("--records", type=click.Path(file_okay=False), help="--batch: run records folder (~/.confluence/runs).")
 @click.option("--workdir", default="confluence-run", show_default=True, type=click.Path(file_okay=False),
               help="Run folder: one sub-folder per volume, logs/ and state/.")
 @click.option("--engine", type=click.Choice(["auto", "docker", "process"]), default="auto", show_default=True,
@@ -78,18 +83,30 @@ def _reaches(values: tuple[str, ...]) -> set[str] | None:
 @click.option("--reaches", multiple=True, help="Only children covering these reach ids (ids, or a file of ids).")
 @click.option("--force", is_flag=True, help="Redo children whose outputs are complete.")
 @click.option("--dry-run", is_flag=True, help="Print what would run and exit.")
-@click.option("--source", type=click.Path(exists=True, file_okay=False),
-              help="Folder of RiverSP granule zips (default: the built-in demo world).")
+@click.option("--source", type=click.Path(file_okay=False),
+              help="Folder of RiverSP granule zips or of Hydrocron {reach_id}.csv answers, or 'hydrocron' "
+                   "(the live API; needs --reach-ids) (default: the built-in demo world).")
 @click.option("--sword", type=click.Path(exists=True), help="SWORD file or folder (default: found in --source).")
 @click.option("--sos", type=click.Path(exists=True), help="SoS priors file or folder (default: found in --source).")
 @click.option("--previous", type=click.Path(exists=True, file_okay=False),
               help="An earlier run folder that postdiagnostics compares this run with.")
 @click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Extra environment for every job.")
 @click.option("--workflow", "workflow_file", type=click.Path(dir_okay=False), help="Another workflow table.")
+@click.option("--reach-ids", "reach_ids", multiple=True,
+              help="Hydrocron: the reaches to fetch (ids, or a file of ids); with a folder, only these.")
+@click.option("--gauges", type=click.Path(exists=True, dir_okay=False),
+              help="Validation gauges (CAL 0, never priors): CSV site,reach_id,date,discharge_cms, or a USGS "
+                   "daily table site_no,time_local,q_cms|discharge_cfs.")
+@click.option("--gauge-reaches", multiple=True, metavar="SITE=REACH[,REACH]",
+              help="Reaches of a gauge file without reach_id (default: every reach of the run).")
+@click.option("--utc-offset", type=click.FloatRange(-14.0, 14.0), default=None,
+              help="Gauge local time minus UTC, hours (Alaska: -9): gauge days are local days.")
 def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, ...], start: str | None,
         until: str | None, reaches: tuple[str, ...], force: bool, dry_run: bool, source: str | None,
         sword: str | None, sos: str | None, previous: str | None, env_pairs: tuple[str, ...],
-        workflow_file: str | None) -> None:
+        workflow_file: str | None, config_file: str | None = None, resume: str | None = None,
+        lists: str | None = None, records: str | None = None, reach_ids: tuple[str, ...] = (),
+        gauges: str | None = None, gauge_reaches: tuple[str, ...] = (), utc_offset: float | None = None) -> None:
     """Run the workflow (with no data given, on the built-in demo world)."""
     from .engines import select_engine
 
@@ -97,6 +114,11 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
         flow = wf.load(workflow_file)
         chosen = flow.select(step_names or None, start, until)
         env = dict(_pair(p) for p in env_pairs)
+        if mode == "batch":
+            from .aws.commands import run_batch
+
+            return run_batch(flow, chosen, config_file=config_file, resume=resume, lists=lists, records=records,
+                             dry_run=dry_run, env=env)
         folder = RunFolder(Path(workdir))
         wanted = _reaches(reaches)
         if dry_run:
@@ -104,7 +126,13 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
                 click.echo(line)
             return
         folder.create()
+        if source and source.lower() != HYDROCRON and not Path(source).is_dir():
+            raise ConfluenceError("--source: not a folder (nor 'hydrocron')", source)
         note = prepare_data(folder, source, sword, sos, needs_data=workflow_file is None)
+        data_env, gauge_note = run_environment(folder, source, _reaches(reach_ids), gauges, gauge_reaches,
+                                               utc_offset)
+        env = {**data_env, **env}
+        note = "; ".join(n for n in (note, gauge_note) if n)
         if previous:
             folder.link_source(Path(previous), "previous")
         if note:
@@ -145,3 +173,14 @@ def _optional_commands() -> None:
 
 
 _optional_commands()
+
+
+def _aws_commands() -> None:
+    """``deploy``, ``status``, ``logs``, ``renew`` (confluence_driver.aws; boto3 is imported when they run)."""
+    from .aws.commands import COMMANDS
+
+    for name, command in COMMANDS.items():
+        main.add_command(command, name)
+
+
+_aws_commands()

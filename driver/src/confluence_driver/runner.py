@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -101,6 +102,7 @@ class StepReport:
     skipped: int = 0
     results: list[JobResult] = field(default_factory=list)
     note: str = ""
+    wall_s: float = 0.0
 
     @property
     def failed(self) -> list[JobResult]:
@@ -166,6 +168,7 @@ class LocalRunner:
         todo = [c for c in kids if self.force or not self.is_done(step, c)]
         report.skipped = len(kids) - len(todo)
         progress = Progress(label, len(kids))
+        started = time.monotonic()
         progress.update(skipped=report.skipped)
         resource = self.workflow.resources[step.resources]
         workers = max(1, min(len(todo), self.jobs // max(1, resource.slots) or 1))
@@ -188,6 +191,7 @@ class LocalRunner:
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             report.results = list(pool.map(one, todo))
+        report.wall_s = time.monotonic() - started
         progress.close()
         if report.failed:
             self.sweep_partials(step)
@@ -254,7 +258,9 @@ class LocalRunner:
             steps[r.step.name] = {
                 "total": r.total, "skipped": r.skipped,
                 "succeeded": sum(x.ok for x in r.results), "failed": [x.spec.index for x in r.failed],
-                "seconds": round(sum(x.seconds for x in r.results), 3), "run_id": self.run_id,
+                "seconds": round(sum(x.seconds for x in r.results), 3), "wall_s": round(r.wall_s, 3),
+                "peak_mib": max((float(x.extra.get("peak_mib", "nan")) for x in r.results), default=None),
+                "run_id": self.run_id,
             }
         write_json(path, record, indent=1)
 

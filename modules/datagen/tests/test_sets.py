@@ -30,10 +30,12 @@ def test_metroman_sets_capped_and_min_three() -> None:
     sets = build_sets(IDS, up, dn, FACC, None, SET_RULES["metrosets"])
     # seed 21 (one upstream), 2 up at most (only 11 exists), 2 down: 11 21 31 41
     assert sets[0] == [int(IDS[i]) for i in (0, 1, 2, 3)]
-    assert all(len(s) >= 3 for s in sets)
+    grown = [s for s in sets if len(s) > 1]
+    assert all(len(s) >= 3 for s in grown)
+    assert sets[: len(grown)] == grown  # grown sets first, then the single-reach fallbacks
     flat = [r for s in sets for r in s]
     assert len(flat) == len(set(flat))  # no reach in two sets
-    assert int(IDS[7]) not in flat  # junction reach: two upstream neighbours
+    assert [int(IDS[7])] in sets  # junction reach: two upstream neighbours, so only a single-reach set
 
 
 def test_facc_cutoff_stops_growth() -> None:
@@ -60,7 +62,8 @@ def test_same_orbits_required_for_metroman() -> None:
     orbits = [frozenset({51})] * IDS.size
     orbits[2] = frozenset({51, 372})
     sets = build_sets(IDS, up, dn, FACC, orbits, SET_RULES["metrosets"])
-    assert all(int(IDS[2]) not in s for s in sets)
+    assert all(int(IDS[2]) not in s for s in sets if len(s) > 1)
+    assert [int(IDS[2])] in sets
 
 
 def test_no_facc_no_growth_and_non_river_left_out() -> None:
@@ -68,6 +71,7 @@ def test_no_facc_no_growth_and_non_river_left_out() -> None:
     ids = IDS.copy()
     ids[4] = 71000000053  # a lake on river
     nan = np.full(ids.size, np.nan)
-    assert build_sets(ids, up, dn, nan, None, SET_RULES["metrosets"]) == []
+    assert build_sets(ids, up, dn, nan, None, SetRule(0.1, 2, 3, True, singles=False)) == []
+    assert all(len(s) == 1 for s in build_sets(ids, up, dn, nan, None, SET_RULES["metrosets"]))
     single = build_sets(ids, up, dn, nan, None, SetRule(0.3, None, 1, False))
     assert [71000000053] not in single and len(single) == ids.size - 1

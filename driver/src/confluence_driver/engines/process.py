@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -40,19 +41,28 @@ class ProcessEngine(Engine):
         env = {**os.environ, **spec.env, MOUNT_ENV: str(spec.run_dir)}
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         start = time.monotonic()
+        peak_mib = 0.0
         with spec.log_path.open("w") as log:
             try:
-                proc = subprocess.run(
+                proc = subprocess.Popen(
                     [program or spec.command[0], *spec.command[1:]],
                     env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    timeout=spec.timeout_s, check=False,
                 )
-                code = proc.returncode
-            except subprocess.TimeoutExpired:
-                log.write(f"\nerror: timed out after {spec.timeout_s:.0f} s\n")
-                code = 124
             except OSError as exc:
                 log.write(f"\nerror: cannot start {spec.command[0]}: {exc.strerror}\n")
-                code = 127
+                return JobResult(spec, 127, 0.0, failure_reason(spec.log_path))
+            timer = threading.Timer(spec.timeout_s, proc.kill)
+            timer.start()
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)  # rusage of this child: its peak memory
+            finally:
+                timer.cancel()
+            proc.returncode = code = os.waitstatus_to_exitcode(status)
+            peak_mib = usage.ru_maxrss / 1024  # Linux reports KiB
+            if code < 0 and time.monotonic() - start >= spec.timeout_s:
+                log.write(f"\nerror: timed out after {spec.timeout_s:.0f} s\n")
+                code = 124
         seconds = time.monotonic() - start
-        return JobResult(spec, code, seconds, "" if code == 0 else failure_reason(spec.log_path))
+        result = JobResult(spec, code, seconds, "" if code == 0 else failure_reason(spec.log_path))
+        result.extra["peak_mib"] = f"{peak_mib:.1f}"
+        return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from confluence_core.ids import CONTINENTS
 from confluence_core.index import entry, resolve_index
 from confluence_core.volumes import volume_path
 
-from . import io, sources
+from . import hydrocron, io, sources
 
 log = logging.getLogger("confluence-datagen")
 
@@ -38,9 +39,20 @@ log = logging.getLogger("confluence-datagen")
 @click.option("--cmr-page-size", envvar="CONFLUENCE_CMR_PAGE_SIZE", default=sources.CMR_PAGE_SIZE,
               show_default=True, type=click.IntRange(1, 2000),
               help="CMR granules per page. [env CONFLUENCE_CMR_PAGE_SIZE]")
+@click.option("--reach-ids", envvar="CONFLUENCE_REACH_IDS", default=None,
+              help="Hydrocron: reach ids (comma/space separated) or a file of ids; with a folder of "
+                   "{reach_id}.csv responses, only these. [env CONFLUENCE_REACH_IDS]")
+@click.option("--hydrocron-url", envvar="CONFLUENCE_HYDROCRON_URL", default=hydrocron.DEFAULT_URL,
+              show_default=True, help="Hydrocron timeseries endpoint. [env CONFLUENCE_HYDROCRON_URL]")
 def main(index: int | None, source: str | None, sword_version: int, collection: str,
-         temporal_start: str | None, temporal_end: str | None, cmr_url: str, cmr_page_size: int) -> None:
+         temporal_start: str | None, temporal_end: str | None, cmr_url: str, cmr_page_size: int,
+         reach_ids: str | None, hydrocron_url: str) -> None:
     """List the RiverSP granules of entry INDEX of continent.json and write its datagen files.
+
+    With --source hydrocron (and --reach-ids), or a source folder of Hydrocron
+    {reach_id}.csv responses, the reaches' time series come from Hydrocron
+    instead (see confluence_datagen.hydrocron): they are checked and kept in
+    input/hydrocron/, and a minimal SWORD and SoS are written when none is given.
 
     Writes reaches_, reach_node_, s3_list_, s3_reach_, cycle_passes_, passes_, basin_,
     metrosets_, hivdisets_ and sicsets_{c}.json to the input volume.  With
@@ -60,6 +72,12 @@ def main(index: int | None, source: str | None, sword_version: int, collection: 
         continent, digits = io.continent_digits(CONTINENTS[i], cont_path)
     log.info("continent %s (reach ids starting %s), SWORD v%d", continent, digits, sword_version)
 
+    folder = None if source and source.lower() == "hydrocron" else (Path(source) if source
+                                                                    else volume_path("source"))
+    if folder is None or hydrocron.is_hydrocron_folder(folder):
+        _hydrocron(continent, digits, folder, reach_ids, collection, temporal_start, temporal_end,
+                   hydrocron_url, sword_version)
+        return
     refs, locate, s3 = _list(source, continent, collection, temporal_start, temporal_end, cmr_url,
                              cmr_page_size)
     refs = [r for r in refs if sources.may_hold(r, continent)]
@@ -78,6 +96,28 @@ def main(index: int | None, source: str | None, sword_version: int, collection: 
              "%d sicsets", continent, len(refs), scan.skipped, len(outputs["reaches"]),
              len(outputs["basin"]), len(outputs["metrosets"]), len(outputs["hivdisets"]),
              len(outputs["sicsets"]))
+
+
+def _hydrocron(continent: str, digits: list[int], folder: Path | None, reach_ids: str | None, collection: str,
+               start: str | None, end: str | None, url: str, sword_version: int) -> None:
+    """The Hydrocron path: get, check and keep each reach's series; write the lists (and SWORD/SoS)."""
+    wanted = hydrocron.parse_reach_ids(reach_ids)
+    if folder is not None and not wanted:
+        wanted = sorted(hydrocron.folder_reaches(folder))
+    if folder is None and not wanted:
+        raise ConfluenceError("--source hydrocron needs reach ids (--reach-ids or CONFLUENCE_REACH_IDS)")
+    mine = [r for r in wanted if r // 10**10 in digits]
+    client = None if folder is not None else hydrocron.HydrocronClient(url=url)
+    end = end or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    records, failed = hydrocron.collect(mine, folder, client, start or hydrocron.DEFAULT_START, end, collection)
+    if mine and not records:
+        raise ConfluenceError(f"none of the {len(mine)} reaches could be used ({len(failed)} failed; first: "
+                              f"{next(iter(failed.values()))})", folder or url)
+    outputs = hydrocron.build(continent, records, sword_version)
+    io.write_outputs(continent, outputs)
+    log.info("%s: %d of %d Hydrocron reaches kept (%d failed), %d basins, %d metrosets, %d hivdisets",
+             continent, len(records), len(mine), len(failed), len(outputs["basin"]), len(outputs["metrosets"]),
+             len(outputs["hivdisets"]))
 
 
 def _list(source: str | None, continent: str, collection: str, start: str | None, end: str | None,

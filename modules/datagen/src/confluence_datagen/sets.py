@@ -12,8 +12,11 @@ down, while the neighbour
 
 Seeds are taken upstream first (ascending facc, then reach id); each reach is in
 at most one set of a kind.  MetroMan (Durand et al. 2014, doi:10.1002/2014WR015937)
-needs at least three reaches; HiVDI and SIC4DVar also run on single reaches, so
-every type-1 reach left out of a grown set becomes a set of its own.
+grows sets of at least three reaches; every type-1 reach left out of a grown set
+becomes a set of its own for all three algorithms (HiVDI and SIC4DVar run on single
+reaches, and MetroMan has a single-reach fallback: our addition to the public
+workflow's metrosets, so that every river reach gets a MetroMan estimate; the
+multi-reach sets come first in the list).
 """
 
 from __future__ import annotations
@@ -34,15 +37,18 @@ class SetRule:
     max_each_way : int or None
         Most reaches added upstream and downstream of the seed (None: no limit).
     min_size : int
-        Smallest set kept; 1 also adds single-reach sets for reaches left over.
+        Smallest grown set kept.
     same_orbits : bool
         Neighbours must be seen on the same orbits as the seed.
+    singles : bool
+        Add a single-reach set for every type-1 reach left out of the grown sets.
     """
 
     cutoff: float
     max_each_way: int | None
     min_size: int
     same_orbits: bool
+    singles: bool = True
 
 
 #: Set rules by output file stem (``{name}_{c}.json``).
@@ -127,6 +133,6 @@ def build_sets(
         if len(chain) >= max(rule.min_size, 2):
             used[chain] = True
             sets.append([int(reach_ids[i]) for i in chain])
-    if rule.min_size <= 1:
+    if rule.singles:
         sets.extend([int(reach_ids[i])] for i in np.flatnonzero(river & ~used))
     return sets

@@ -15,7 +15,7 @@ from confluence_core.errors import ConfluenceError, InputError
 from confluence_core.index import entry, resolve_index
 from confluence_core.volumes import volume_path
 
-from . import io, schema
+from . import hydrocron, io, schema
 from .assemble import Grouper, reach_series
 
 log = logging.getLogger("confluence-input")
@@ -29,6 +29,8 @@ log = logging.getLogger("confluence-input")
 def main(index: int | None, sword_version: int) -> None:
     """Write input/swot/{reach_id}_SWOT.nc for every reach of entry INDEX of basin.json.
 
+    Hydrocron reach CSVs listed in s3_reach.json (datagen's --source hydrocron
+    path, kept in input/hydrocron/) are converted by confluence_input.hydrocron.
     Granules come from s3_reach.json (local paths relative to the source volume, or
     s3:// URIs read with the renew Lambda's credentials from SSM).  A reach with no
     observation or a bad granule is logged and the other reaches go on; the job
@@ -54,6 +56,8 @@ def run_basin(reach_ids: list[int], sword_version: int) -> tuple[int, int]:
     if not granules:
         log.warning("no granule lists any of the %d reaches in s3_reach.json: nothing to write", len(reach_ids))
         return 0, 0
+    if all(g.endswith(".csv") for g in granules):
+        return run_hydrocron(reach_ids, s3_reach)
     source = volume_path("source")
 
     def locate(uri: str) -> str:
@@ -82,6 +86,36 @@ def run_basin(reach_ids: list[int], sword_version: int) -> tuple[int, int]:
     log.info("basin: %d of %d reaches written from %d granules (%d failed) in %.1f s", written, len(reach_ids),
              len(granules), len(records.failed), time.perf_counter() - t0)
     return written, len(records.failed)
+
+
+def run_hydrocron(reach_ids: list[int], s3_reach: dict[str, list[str]]) -> tuple[int, int]:
+    """Write the basin's files from Hydrocron CSVs (paths in s3_reach.json, relative to the input volume).
+
+    A reach whose CSV is bad (malformed, wrong unit, only placeholders) is logged with the reason
+    and the others go on; the job fails only when no reach could be written.
+    """
+    t0 = time.perf_counter()
+    written, failed = 0, {}
+    for rid in reach_ids:
+        uris = s3_reach.get(str(rid), [])
+        if not uris:
+            log.warning("%s_SWOT.nc not written: reach %s has no Hydrocron CSV in s3_reach.json", rid, rid)
+            continue
+        path = Path(uris[-1]) if Path(uris[-1]).is_absolute() else volume_path("input", uris[-1])
+        try:
+            series = hydrocron.read_reach_file(path, rid)
+        except InputError as exc:
+            log.error("%s_SWOT.nc not written: %s", rid, exc)
+            failed[rid] = str(exc)
+            continue
+        io.write_swot(volume_path("input", "swot", f"{rid}_SWOT.nc"), series)
+        written += 1
+    if failed and not written:
+        raise ConfluenceError(f"no reach written: all {len(failed)} Hydrocron CSVs failed (first: "
+                              f"{next(iter(failed.values()))})", volume_path("input", "s3_reach.json"))
+    log.info("basin: %d of %d reaches written from Hydrocron CSVs (%d failed) in %.1f s", written,
+             len(reach_ids), len(failed), time.perf_counter() - t0)
+    return written, len(failed)
 
 
 def _reach_nodes(reach_ids: list[int]) -> dict[int, Any]:

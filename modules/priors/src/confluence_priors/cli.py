@@ -31,7 +31,8 @@ LOG = logging.getLogger("confluence-priors")
 @index_option
 @click.option("--gauges", "gauge_files", multiple=True, type=click.Path(path_type=Path),
               envvar="CONFLUENCE_GAUGES",
-              help="Gauge file(s) to add: CSV (agency,site,reach_id,date,discharge_cms[,cal]) or NetCDF archive.")
+              help="Gauge file(s) to add: CSV (agency,site,reach_id,date,discharge_cms[,cal]) or NetCDF archive; "
+                   "a relative path not found is read from the input volume.")
 @click.option("--default-cal", type=click.IntRange(0, 1), default=1, show_default=True,
               envvar="CONFLUENCE_GAUGE_CAL",
               help="CAL of new gauges whose file gives none (1 calibration, 0 validation).")
@@ -123,6 +124,8 @@ def _gauges(sos: io.Sos, files: tuple[Path, ...], default_cal: int, nwis: bool,
             ) -> tuple[list[io.AgencyTable], list[GaugeSeries], list[GaugeStats], list[int]]:
     """Load every source (malformed files fail here, before writing), merge, compute statistics."""
     known = set(sos.reach_id.tolist())
+    # a relative path that is not found from here is taken inside the input volume (run-wide env settings)
+    files = tuple(f if f.is_absolute() or f.exists() else volume_path("input", f) for f in files)
     sources: list[GaugeSource] = [SosGauges(sos.gauges)] + [open_gauge_file(f) for f in files]
     merged: dict[tuple[str, str], GaugeSeries] = {s.key: s for s in sos.gauges}
     for source in sources[1:]:

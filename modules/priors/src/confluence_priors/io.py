@@ -230,7 +230,7 @@ def read_swot(path: str | Path) -> SwotObs:
             width=width.ravel(), slope=np.full(nt, np.nan) if slope is None else slope.ravel(),
             width_u=ncio.read_float(reach, "width_u"), slope_u=slope_u,
             d_x_area_u=ncio.read_float(reach, "d_x_area_u"),
-            node_id=node_id, node_width=node_width.reshape(node_id.size, -1),
+            node_id=node_id, node_width=node_width.reshape(node_id.size, nt),  # nt: a file may have no nodes
             node_width_u=ncio.read_float(node, "width_u"),
         )
 

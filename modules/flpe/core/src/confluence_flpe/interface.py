@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
+from confluence_core import flpe as flpe_contract
 
 Fanout = Literal["reach", "reachset"]
 
@@ -174,6 +175,15 @@ class Algorithm(Protocol):
 DEFAULT_Q_VAR = "Q"
 
 
+def output_folder(name: str) -> str:
+    """Folder of an algorithm's files in the flpe volume: the output contract's (e.g. neobam ->
+    ``geobam``, as the public workflow names it), else the algorithm's name."""
+    spec = flpe_contract.algorithms().get(name)
+    if spec is None and name == flpe_contract.consensus().name:
+        spec = flpe_contract.consensus()
+    return spec.folder if spec is not None else name
+
+
 def default_read_q(algo: object, flpe_dir: Path, reach_id: int) -> np.ndarray | None:
     """Read the discharge ``algo`` wrote for ``reach_id`` (the default ``read_q``).
 
@@ -194,7 +204,7 @@ def default_read_q(algo: object, flpe_dir: Path, reach_id: int) -> np.ndarray | 
     """
     from confluence_core import ncio  # local: keep the interface importable without netCDF4 users
 
-    path = Path(flpe_dir) / str(algo.name) / algo.output_name([int(reach_id)])  # type: ignore[attr-defined]
+    path = Path(flpe_dir) / output_folder(str(algo.name)) / algo.output_name([int(reach_id)])  # type: ignore[attr-defined]
     if not path.exists():
         return None
     q_var = str(getattr(algo, "q_var", DEFAULT_Q_VAR))

@@ -31,7 +31,7 @@ from confluence_core import ids
 from confluence_core.atomic import atomic_path
 from confluence_core.errors import ConfluenceError, InputError, NotEnoughDataError
 
-from .interface import Algorithm, FlpeResult, Priors, ReachObs, is_combiner
+from .interface import Algorithm, FlpeResult, Priors, ReachObs, is_combiner, output_folder
 from .io import add_sword, read_priors, read_swot
 
 log = logging.getLogger("confluence-flpe")
@@ -146,7 +146,7 @@ def write_outputs(algo: Algorithm, items: Sequence[ReachInput], results: Sequenc
     for group in groups:
         obs = [items[k].obs for k in group]
         res = [results[k] for k in group]
-        dest = flpe_dir / algo.name / algo.output_name([o.reach_id for o in obs])
+        dest = flpe_dir / output_folder(algo.name) / algo.output_name([o.reach_id for o in obs])
         with atomic_path(dest) as tmp:
             algo.write(tmp, obs, res)
         for r in res:

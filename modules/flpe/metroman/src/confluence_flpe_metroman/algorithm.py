@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 from confluence_core import ncio
-from confluence_flpe.interface import Fanout, FlpeResult, Priors, ReachObs
+from confluence_flpe.interface import Fanout, FlpeResult, Priors, ReachObs, output_folder
 
 from . import io
 from .config import MetroManConfig
@@ -99,4 +99,4 @@ class MetroMan:
 
     def read_q(self, flpe_dir: Path, reach_id: int) -> np.ndarray | None:
         """The reach's MetroMan discharge ``[nt]`` (m3/s) from its per-reach file (see :mod:`.io`)."""
-        return io.read_reach_q(Path(flpe_dir), reach_id, self.name)
+        return io.read_reach_q(Path(flpe_dir), reach_id, output_folder(self.name))

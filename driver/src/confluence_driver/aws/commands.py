@@ -1,0 +1,240 @@
+"""Click commands for AWS: ``deploy``, ``status``, ``logs``, ``renew`` and the body of ``run --batch``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from confluence_core.errors import ConfluenceError
+
+from .. import workflow as wf
+from ..runner import StepFailedError
+from ..workflow import Step
+from .config import SECRET_WORDS, Aws, load_config
+from .submit import BatchRun
+
+
+def _fail(exc: ConfluenceError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
+
+
+def _err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+_config_help = "The deployment file (TOML or YAML; see docs/aws.md)."
+
+
+@click.command()
+@click.option("--config", "config_file", required=True, type=click.Path(dir_okay=False), help=_config_help)
+@click.option("--dry-run", is_flag=True, help="Say what would be pushed and registered; change nothing.")
+@click.option("--skip-push", is_flag=True, help="Do not push images; check that ECR already holds them.")
+@click.option("--workflow", "workflow_file", type=click.Path(dir_okay=False), help="Another workflow table.")
+def deploy(config_file: str, dry_run: bool, skip_push: bool, workflow_file: str | None) -> None:
+    """Push the images to ECR and register one Batch job definition per workflow image (only what changed)."""
+    from .deploy import deploy as run_deploy
+
+    try:
+        flow = wf.load(workflow_file)
+        config = load_config(config_file)
+        plans = run_deploy(flow, config, Aws(config), dry_run=dry_run, skip_push=skip_push, echo=click.echo)
+    except ConfluenceError as exc:
+        _fail(exc)
+    changed = sum(p.action != "unchanged" for p in plans)
+    verb = "would register" if dry_run else "registered"
+    click.echo(f"{len(plans)} job definitions: {changed} {verb}, {len(plans) - changed} unchanged")
+
+
+def run_batch(flow: wf.Workflow, steps: Sequence[Step], *, config_file: str | None, resume: str | None,
+              lists: str | None, records: str | None, dry_run: bool, env: dict[str, str]) -> None:
+    """``confluence run --batch``: submit the steps in phases, follow them, keep the run record."""
+    from .records import RecordStore
+    from .submit import list_source, phases
+
+    runner: BatchRun | None = None
+    try:
+        if not config_file:
+            raise ConfluenceError("--batch needs --config FILE (the deployment file, see docs/aws.md)")
+        config = load_config(config_file)
+        secret = [k for k in env if any(w in k.upper() for w in SECRET_WORDS)]
+        if secret:
+            raise ConfluenceError(f"--env {secret[0]} looks like a secret: keep secrets in SSM Parameter Store")
+        aws = Aws(config)
+        if dry_run:
+            for n, phase in enumerate(phases([s for s in steps if s.ready]), 1):
+                click.echo(f"phase {n}: " + ", ".join(f"{s.name} ({s.fanout}{', ' + s.list if s.list else ''})"
+                                                       for s in phase))
+            return
+        store = RecordStore(Path(records) if records else None, aws)
+        previous = store.load(resume) if resume else None
+        runner = BatchRun(flow, aws, store, list_source(lists, aws), echo=_err, env=env)
+        runner.run(steps, resume=previous)
+    except StepFailedError as exc:
+        _err(f"error: {exc}")
+        run_id = runner.run_id if runner is not None else "RUN"
+        _err(f"later steps were not started; fix the cause and continue with: confluence run --batch "
+             f"--config {config_file} --resume {run_id}")
+        sys.exit(1)
+    except ConfluenceError as exc:
+        _fail(exc)
+    assert runner is not None
+    _err(f"run {runner.run_id}: succeeded (confluence status {runner.run_id})")
+
+
+def _store_and_aws(config_file: str | None, records: str | None,
+                   run_id: str) -> tuple[Any, Aws | None, dict[str, Any]]:
+    from .records import RecordStore
+
+    aws = Aws(load_config(config_file)) if config_file else None
+    store = RecordStore(Path(records) if records else None, aws)
+    record = store.load(run_id)
+    if aws is None and record.get("config") and Path(record["config"]).is_file():
+        aws = Aws(load_config(record["config"]))
+    return store, aws, record
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help=_config_help + " Default: the one the run was started with.")
+@click.option("--records", type=click.Path(file_okay=False), help="Folder of run records (~/.confluence/runs).")
+def status(run_id: str, config_file: str | None, records: str | None) -> None:
+    """Progress of a Batch run per step: succeeded / failed / running children."""
+    from .submit import ListSource
+
+    try:
+        store, aws, record = _store_and_aws(config_file, records, run_id)
+        if aws is not None and record.get("state") == "RUNNING":
+            follower = BatchRun(wf.load(), aws, store, ListSource(), record=record)
+            for entry in record["steps"].values():
+                if entry.get("jobs") and entry.get("state") in ("SUBMITTED", "RUNNING"):
+                    entry["counts"] = follower.counts(entry)
+    except ConfluenceError as exc:
+        _fail(exc)
+    click.echo(f"run {record['run_id']}: {record.get('state', '?')} (queue {record.get('queue', '?')}, "
+               f"started {record.get('created', '?')}, updated {record.get('updated', '?')})")
+    click.echo(f"{'step':<22} {'state':<10} {'children':>8} {'succeeded':>9} {'failed':>6} {'running':>7} "
+               f"{'waiting':>7}")
+    for name, entry in record["steps"].items():
+        counts = entry.get("counts", {})
+        waiting = sum(v for k, v in counts.items() if k not in ("SUCCEEDED", "FAILED", "RUNNING"))
+        click.echo(f"{name:<22} {entry.get('state', '?'):<10} {entry.get('size', 0):>8} "
+                   f"{counts.get('SUCCEEDED', 0):>9} {counts.get('FAILED', 0):>6} {counts.get('RUNNING', 0):>7} "
+                   f"{waiting:>7}")
+        for failed in entry.get("failed", [])[:5]:
+            click.echo(f"    index {failed['index']}: job {failed['job_id']}: {failed.get('reason', '?')} "
+                       f"[log stream {failed.get('log_stream') or '-'}]")
+        if entry.get("reason") and not entry.get("failed"):
+            click.echo(f"    {entry['reason']}")
+
+
+@click.command()
+@click.argument("run_id")
+@click.argument("step")
+@click.argument("index", required=False, type=click.IntRange(0))
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help=_config_help + " Default: the one the run was started with.")
+@click.option("--records", type=click.Path(file_okay=False), help="Folder of run records (~/.confluence/runs).")
+def logs(run_id: str, step: str, index: int | None, config_file: str | None, records: str | None) -> None:
+    """Print the CloudWatch log of one child of a step (default: its first failed child, else index 0)."""
+    from .logs import events, log_stream
+    from .submit import ListSource
+
+    try:
+        store, aws, record = _store_and_aws(config_file, records, run_id)
+        if aws is None:
+            raise ConfluenceError("give --config FILE: the run's configuration file is not found")
+        entry = record["steps"].get(step)
+        if not entry or not entry.get("jobs"):
+            raise ConfluenceError(f"run {run_id} has no jobs for step {step!r} (steps: {', '.join(record['steps'])})")
+        if index is None:
+            index = entry["failed"][0]["index"] if entry.get("failed") else 0
+        job_id = _child_id(entry, index, step)
+        described = BatchRun(wf.load(), aws, store, ListSource(), record=record).describe([job_id])
+        if job_id not in described:
+            raise ConfluenceError(f"Batch no longer knows job {job_id} (step {step}, index {index})")
+        stream = log_stream(described[job_id])
+        if not stream:
+            raise ConfluenceError(f"job {job_id} (step {step}, index {index}) has no log stream yet "
+                                  f"(state {described[job_id].get('status')})")
+        click.echo(f"# {aws.config.log_group} {stream}", err=True)
+        for message in events(aws, stream):
+            click.echo(message)
+    except ConfluenceError as exc:
+        _fail(exc)
+
+
+def _child_id(entry: dict[str, Any], index: int, step: str) -> str:
+    for job in entry["jobs"]:
+        if job["offset"] <= index < job["offset"] + job["size"]:
+            return f"{job['job_id']}:{index - job['offset']}" if job["array"] else job["job_id"]
+    raise ConfluenceError(f"step {step} has {entry.get('size', 0)} children: no index {index}")
+
+
+# -- renew --------------------------------------------------------------------------------------------
+
+def _schedule() -> Any:
+    try:
+        from confluence_renew import schedule
+    except ImportError:
+        raise ConfluenceError("`confluence renew` needs the package confluence-renew: pip install -e renew "
+                              "(or make install)") from None
+    return schedule
+
+
+@click.group()
+def renew() -> None:
+    """The credential-renewal schedule (EventBridge rule -> renew Lambda): enable, disable, status."""
+
+
+def _renew_options(func: Any) -> Any:
+    func = click.option("--region", default=None, help="AWS region (default: the SDK's).")(func)
+    return click.option("--rule", envvar="CONFLUENCE_RENEW_RULE", default="confluence-renew", show_default=True,
+                        help="EventBridge rule name [env CONFLUENCE_RENEW_RULE].")(func)
+
+
+def _show(result: dict[str, Any]) -> None:
+    targets = ", ".join(result["targets"]) or "no target"
+    click.echo(f"{result['rule']}: {result['state']} {result['schedule']} -> {targets}")
+
+
+@renew.command("enable")
+@_renew_options
+@click.option("--lambda-arn", envvar="CONFLUENCE_RENEW_LAMBDA_ARN", default=None,
+              help="The renew Lambda's ARN: creates/updates the rule [env CONFLUENCE_RENEW_LAMBDA_ARN].")
+def renew_enable(rule: str, region: str | None, lambda_arn: str | None) -> None:
+    """Enable the schedule (create the rule when --lambda-arn is given)."""
+    try:
+        schedule = _schedule()
+        _show(schedule.enable(schedule.events_client(region), rule, lambda_arn))
+    except ConfluenceError as exc:
+        _fail(exc)
+
+
+@renew.command("disable")
+@_renew_options
+def renew_disable(rule: str, region: str | None) -> None:
+    """Disable the schedule (the workflow's disable_renew step does this on Batch after input)."""
+    try:
+        schedule = _schedule()
+        _show(schedule.disable(schedule.events_client(region), rule))
+    except ConfluenceError as exc:
+        _fail(exc)
+
+
+@renew.command("status")
+@_renew_options
+def renew_status(rule: str, region: str | None) -> None:
+    """Show the rule's state, schedule and target."""
+    try:
+        schedule = _schedule()
+        _show(schedule.status(schedule.events_client(region), rule))
+    except ConfluenceError as exc:
+        _fail(exc)
+
+
+COMMANDS = {"deploy": deploy, "status": status, "logs": logs, "renew": renew}

@@ -1,0 +1,61 @@
+"""Driver side of a Hydrocron run: source detection, job environment, gauge conversion."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from confluence_core.errors import ConfluenceError, InputError
+from confluence_driver.data import GAUGES_FILE, is_hydrocron_folder, run_environment, write_gauges
+from confluence_driver.runner import RunFolder
+
+
+@pytest.fixture()
+def kobuk(shared_data: Path) -> Path:
+    return shared_data / "real_swot_kobuk"
+
+
+def test_folder_run_env_and_usgs_gauges(tmp_path: Path, kobuk: Path) -> None:
+    folder = RunFolder(tmp_path / "run")
+    folder.create()
+    assert is_hydrocron_folder(kobuk / "reaches") and not is_hydrocron_folder(kobuk)
+    env, note = run_environment(folder, str(kobuk / "reaches"), None, str(kobuk / "usgs_15744500_daily.csv"),
+                                (), -9.0)
+    assert env == {"CONFLUENCE_GAUGES": GAUGES_FILE, "CONFLUENCE_GAUGE_UTC_OFFSET": "-9"}
+    assert "mapped to every reach of the run (5)" in note and "CAL 0" in note
+    with (folder.volume("input") / GAUGES_FILE).open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 5 * 731
+    assert {r["cal"] for r in rows} == {"0"} and {r["agency"] for r in rows} == {"USGS"}
+    first = rows[0]
+    assert (first["site"], first["reach_id"], first["date"]) == ("15744500_81320300011", "81320300011",
+                                                                 "2023-07-01")
+    assert float(first["discharge_cms"]) == pytest.approx(1599.901832448)
+
+
+def test_live_needs_reach_ids_and_gauge_mapping(tmp_path: Path, kobuk: Path) -> None:
+    folder = RunFolder(tmp_path / "run")
+    folder.create()
+    with pytest.raises(ConfluenceError, match="--source hydrocron needs --reach-ids"):
+        run_environment(folder, "hydrocron", None, None, (), None)
+    env, _ = run_environment(folder, "hydrocron", {"81320300021", "81320300011"},
+                             str(kobuk / "usgs_15744500_daily.csv"), ("15744500=81320300011",), None)
+    assert env["CONFLUENCE_SOURCE"] == "hydrocron"
+    assert env["CONFLUENCE_REACH_IDS"] == "81320300011,81320300021"
+    with (folder.volume("input") / GAUGES_FILE).open() as fh:
+        assert {(r["site"], r["reach_id"]) for r in csv.DictReader(fh)} == {("15744500", "81320300011")}
+    with pytest.raises(ConfluenceError, match="not SITE=REACH_ID"):
+        run_environment(folder, "hydrocron", {"81320300011"}, str(kobuk / "usgs_15744500_daily.csv"),
+                        ("15744500",), None)
+
+
+def test_plain_gauge_csv(tmp_path: Path) -> None:
+    src = tmp_path / "g.csv"
+    src.write_text("site,reach_id,date,discharge_cms\nA1,81320300011,2024-06-01,12.5\nA1,81320300011,2024-06-02,NA\n")
+    n, rows, _ = write_gauges(src, tmp_path / "out.csv", {}, [])
+    assert (n, rows) == (1, 2)
+    src.write_text("site,reach_id,date,discharge_cms\nA1,81320300011,June 1,12.5\n")
+    with pytest.raises(InputError, match="line 2: date 'June 1' is not YYYY-MM-DD"):
+        write_gauges(src, tmp_path / "out.csv", {}, [])
+    assert not (tmp_path / "out2.csv").exists()

@@ -1,0 +1,395 @@
+"""The neoBAM likelihood and its NUTS sampler (numpyro on JAX, CPU).
+
+Flow law
+--------
+Manning's equation for a wide channel, ``Q = n^-1 W D^(5/3) S^(1/2)``
+(Q m3/s, W width m, D mean depth m, S slope m/m), with the mean depth tied to
+the width by the channel-shape power law of Dingman (2007,
+doi:10.1016/j.jhydrol.2006.09.021), ``D = Db (W / Wb)^r``: ``Wb``/``Db`` are
+the bankfull width and depth (m) and ``r`` the shape exponent (r = 1
+triangle-like, r -> inf rectangle).  Solved for the width, in logs, with
+``b = 1 / (1 + 5 r / 3)``::
+
+    log W_it = b (log Q_t + log n - 0.5 log S_t - 5/3 log Db) + (1 - b) (log Wb + delta_i)
+
+``b`` is the at-a-station width exponent implied by Manning and the shape law
+(W ~ Q^b at constant slope), so this is the AHG width relation of BAM
+(Gleason & Smith 2014, doi:10.1073/pnas.1317606111; Hagemann et al. 2017,
+doi:10.1002/2016WR019691) with coefficients that carry the flow law.
+``delta_i`` is node i's offset of log Wb from the reach value (nodes of one
+reach differ in width at the same discharge); ``Q_t`` is shared by every node
+(mass conservation along the reach, the premise of BAM/geoBAM, Brinkerhoff et
+al. 2020, doi:10.1029/2019WR026390).
+
+Likelihoods and priors (all logs natural)
+-----------------------------------------
+- ``log W_it ~ Normal(mu_it, sqrt(sigma_w^2 + (Werr / W_it)^2))`` for each
+  observed node-time (masked node-times add nothing): ``sigma_w`` is the
+  structural error of the flow law in log width, learned
+  (``sigma_w ~ LogNormal(ln sigma_w_hat, 1)``), ``Werr`` the width
+  measurement error (m).  The error is deliberately not ``b sigma_man`` (a
+  Manning error in log Q mapped to width): that sd shrinks with ``b`` and the
+  likelihood's normalisation then drives ``r`` upward (seen on synthetic
+  reaches: r 2.5 -> 7.9).
+- ``log Q_t ~ TruncatedNormal(q_loc_t + level, sigma_q, q_lo_t, q_hi_t)`` with
+  ``level ~ Normal(0, logQ_sd)`` (the error of the prior's flow level is one
+  error shared by all times, not independent per time: independent per-time
+  errors would pin the mean flow to the prior to logQ_sd / sqrt(nt)) and
+  ``sigma_q ~ LogNormal(ln q_var_hat, q_var_sd)`` (spread of log Q about the
+  monthly centre).
+- ``log n``, ``log r``, ``log Wb``, ``log Db`` ~ TruncatedNormal(hat, sd, lower, upper)
+- ``delta_i ~ Normal(0, node_sd)``, used centred on the observed nodes, so
+  ``log Wb`` is the reach mean of the node values.
+
+Identifiability: widths and slopes fix ``b (log Q_t - log S_t / 2)`` up to a
+constant; the scale ``b`` (so ``r``) is learned only against the priors on
+``r`` and ``sigma_q``, and the flow level against the priors on n, Db, Wb and
+the flow level.  With an unbiased r prior the flow level error of the prior
+is largely removed (tests/test_sampling.py); with a wrong r prior it is not.
+
+The sampler is the No-U-Turn Sampler (Hoffman & Gelman 2014,
+http://jmlr.org/papers/v15/hoffman14a.html) of numpyro (Phan et al. 2019,
+arXiv:1912.11554) with a diagonal mass matrix adapted during warm-up.
+
+Compile once per process
+------------------------
+Arrays are padded to bucket sizes (:func:`bucket`) and carry masks, and the
+model's data are traced arguments (``jit_model_args=True``), so every reach
+whose padded shape was seen before reuses the compiled sampler: one
+compilation per bucket shape and per process.  Padded times and nodes get a
+standard-normal prior and no likelihood: they cost a little sampling effort
+and are dropped from the output.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+# Pin JAX to the CPU before it is imported (no accelerator in the images).
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# One process, one core: XLA's intra-op threads only add overhead on these small arrays.
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+from jax import lax
+from numpyro.distributions import constraints
+from numpyro.distributions.transforms import biject_to
+from numpyro.infer.hmc import hmc
+from numpyro.infer.util import initialize_model
+
+
+def enable_compile_cache(folder: str | os.PathLike[str]) -> None:
+    """Keep XLA's compiled sampler in ``folder`` so later processes skip the ~20 s compile.
+
+    Every reach runs in its own job (process or container); without a
+    persistent cache each would compile the same padded model again.
+    """
+    os.makedirs(folder, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+#: Model parameters sampled per reach, the rows of ``ModelData.prior``.
+PARAMS = ("logn", "logr", "logWb", "logDb")
+#: Bucket sizes for padding the time and node axes.
+BUCKETS = (8, 16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+
+
+def bucket(n: int) -> int:
+    """Smallest bucket size >= ``n`` (multiples of 256 beyond the table)."""
+    for size in BUCKETS:
+        if n <= size:
+            return size
+    return int(-(-n // 256) * 256)
+
+
+@dataclass
+class PriorSpec:
+    """Prior of one parameter: truncated normal on the log scale."""
+
+    hat: float
+    sd: float
+    lower: float
+    upper: float
+
+
+@dataclass
+class ModelData:
+    """Padded arrays handed to the model (``nxp`` nodes, ``ntp`` times).
+
+    Attributes
+    ----------
+    logW : ndarray [nxp, ntp]
+        log node width (log m), 0 where masked.
+    wmask : ndarray of bool [nxp, ntp]
+        True where a node width enters the likelihood.
+    werr_rel : ndarray [nxp, ntp]
+        Width error relative to the width, ``Werr / W`` (-).
+    logS : ndarray [ntp]
+        log reach slope (log m/m), 0 where masked.
+    q_loc, q_lo, q_hi : ndarray [ntp]
+        Prior centre and bounds of log Q per time (log m3/s).
+    q_level_sd : float
+        sd of the shared error of the prior's flow level (log m3/s).
+    q_var_hat : float
+        Prior median of ``sigma_q``, the sd of log Q about the shifted prior
+        centre (log m3/s).
+    q_var_sd : float
+        sd of log ``sigma_q`` (-).
+    prior : ndarray [4, 4]
+        Rows :data:`PARAMS`, columns hat, sd, lower, upper.
+    sigma_w_hat : float
+        Prior median of the structural width error ``sigma_w`` (log m).
+    node_sd : float
+        Prior sd of the node offsets of log Wb (-).
+    """
+
+    logW: np.ndarray
+    wmask: np.ndarray
+    werr_rel: np.ndarray
+    logS: np.ndarray
+    q_loc: np.ndarray
+    q_lo: np.ndarray
+    q_hi: np.ndarray
+    q_level_sd: float
+    q_var_hat: float
+    q_var_sd: float
+    prior: np.ndarray
+    sigma_w_hat: float
+    node_sd: float
+
+    def as_args(self) -> tuple:
+        """The model's positional arguments (float32 / bool arrays)."""
+        out = []
+        for f in fields(self):
+            val = np.asarray(getattr(self, f.name))
+            out.append(val if val.dtype == bool else val.astype(np.float32))
+        return tuple(out)
+
+
+def pack(
+    logW: np.ndarray,
+    werr_rel: np.ndarray,
+    logS: np.ndarray,
+    q_loc: np.ndarray,
+    q_lo: np.ndarray,
+    q_hi: np.ndarray,
+    q_level_sd: float,
+    q_var_hat: float,
+    q_var_sd: float,
+    priors: dict[str, PriorSpec],
+    sigma_w_hat: float,
+    node_sd: float,
+) -> ModelData:
+    """Pad the observations to bucket sizes and build the masks.
+
+    Parameters
+    ----------
+    logW : ndarray [nx, nt]
+        log node width (log m), NaN where unobserved.
+    werr_rel : ndarray [nx, nt] or float
+        Width error over width (-).
+    logS : ndarray [nt]
+        log reach slope (log m/m), NaN where unusable; such times are masked.
+    q_loc, q_lo, q_hi : ndarray [nt]
+        Prior of log Q per time (log m3/s): centre, lower and upper bound.
+    q_level_sd, q_var_hat, q_var_sd : float
+        See :class:`ModelData`.
+    priors : dict
+        :class:`PriorSpec` for each name of :data:`PARAMS`.
+    sigma_w_hat : float
+        Prior median of the structural width error (log m).
+    node_sd : float
+        Prior sd of the node offsets of log Wb.
+
+    Returns
+    -------
+    ModelData
+    """
+    logW = np.asarray(logW, dtype=float)
+    nx, nt = logW.shape
+    nxp, ntp = bucket(nx), bucket(nt)
+    tmask = np.isfinite(logS)
+    wmask = np.zeros((nxp, ntp), dtype=bool)
+    wmask[:nx, :nt] = np.isfinite(logW) & tmask[None, :]
+    padW = np.zeros((nxp, ntp))
+    padW[:nx, :nt] = np.where(wmask[:nx, :nt], logW, 0.0)
+    padE = np.zeros((nxp, ntp))
+    padE[:nx, :nt] = np.where(wmask[:nx, :nt], np.broadcast_to(werr_rel, (nx, nt)), 0.0)
+    padS = np.zeros(ntp)
+    padS[:nt] = np.where(tmask, logS, 0.0)
+
+    def _pad(a: np.ndarray, fill: float) -> np.ndarray:
+        out = np.full(ntp, fill)
+        out[:nt] = np.broadcast_to(a, (nt,))
+        return out
+
+    prior = np.array([[priors[p].hat, priors[p].sd, priors[p].lower, priors[p].upper] for p in PARAMS])
+    return ModelData(
+        logW=padW,
+        wmask=wmask,
+        werr_rel=padE,
+        logS=padS,
+        q_loc=_pad(q_loc, 0.0),
+        q_lo=_pad(q_lo, -10.0),
+        q_hi=_pad(q_hi, 10.0),
+        q_level_sd=float(q_level_sd),
+        q_var_hat=float(q_var_hat),
+        q_var_sd=float(q_var_sd),
+        prior=prior,
+        sigma_w_hat=float(sigma_w_hat),
+        node_sd=float(node_sd),
+    )
+
+
+def neobam_model(
+    logW: jnp.ndarray,
+    wmask: jnp.ndarray,
+    werr_rel: jnp.ndarray,
+    logS: jnp.ndarray,
+    q_loc: jnp.ndarray,
+    q_lo: jnp.ndarray,
+    q_hi: jnp.ndarray,
+    q_level_sd: jnp.ndarray,
+    q_var_hat: jnp.ndarray,
+    q_var_sd: jnp.ndarray,
+    prior: jnp.ndarray,
+    sigma_w_hat: jnp.ndarray,
+    node_sd: jnp.ndarray,
+) -> None:
+    """numpyro model of neoBAM (see the module docstring for the equations)."""
+    vals = {}
+    for k, name in enumerate(PARAMS):
+        hat, sd, lo, hi = prior[k, 0], prior[k, 1], prior[k, 2], prior[k, 3]
+        vals[name] = numpyro.sample(name, dist.TruncatedNormal(hat, sd, low=lo, high=hi))
+    level = numpyro.sample("level", dist.Normal(0.0, q_level_sd))
+    sigma_q = numpyro.sample("sigma_q", dist.LogNormal(jnp.log(q_var_hat), q_var_sd))
+    logQ = numpyro.sample("logQ", dist.TruncatedNormal(q_loc + level, sigma_q, low=q_lo, high=q_hi))
+    delta = numpyro.sample("delta", dist.Normal(jnp.zeros(logW.shape[0]), node_sd))
+    sigma_w = numpyro.sample("sigma_w", dist.LogNormal(jnp.log(sigma_w_hat), 1.0))
+    r = jnp.exp(vals["logr"])
+    b = 1.0 / (1.0 + 5.0 / 3.0 * r)
+    drive = logQ + vals["logn"] - 0.5 * logS - 5.0 / 3.0 * vals["logDb"]
+    # Node offsets centred on the observed nodes: log Wb is the reach mean of the node log Wb.
+    seen = jnp.any(wmask, axis=1)
+    dc = delta - jnp.sum(jnp.where(seen, delta, 0.0)) / jnp.maximum(jnp.sum(seen), 1)
+    mu = b * drive[None, :] + (1.0 - b) * (vals["logWb"] + dc)[:, None]
+    sigma = jnp.sqrt(sigma_w**2 + werr_rel**2)
+    with numpyro.handlers.mask(mask=wmask):
+        numpyro.sample("logW", dist.Normal(mu, sigma), obs=logW)
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """NUTS settings: 3 chains (the public file has 3) of 400 warm-up + 400 draws,
+    dense mass matrix (log Q and the flow-law parameters are strongly correlated),
+    target acceptance 0.8, tree depth at most 8."""
+
+    num_chains: int = 3
+    num_warmup: int = 400
+    num_samples: int = 400
+    target_accept: float = 0.8
+    max_tree_depth: int = 8
+    chain_method: str = "sequential"
+    dense_mass: bool = True
+
+
+_RUNNERS: dict[tuple, Callable] = {}
+
+
+def _init_z(args: tuple) -> dict[str, jnp.ndarray]:
+    """Unconstrained start: every parameter at its prior centre (kept inside its bounds)."""
+    logW, q_loc, q_lo, q_hi, q_var_hat, prior = args[0], args[4], args[5], args[6], args[8], args[10]
+
+    def _inside(x: jnp.ndarray, lo: jnp.ndarray, hi: jnp.ndarray) -> jnp.ndarray:
+        pad = 0.05 * (hi - lo)
+        return biject_to(constraints.interval(lo, hi)).inv(jnp.clip(x, lo + pad, hi - pad))
+
+    z = {name: _inside(prior[k, 0], prior[k, 2], prior[k, 3]) for k, name in enumerate(PARAMS)}
+    z["logQ"] = _inside(q_loc, q_lo, q_hi)
+    z["delta"] = jnp.zeros(logW.shape[0], dtype=logW.dtype)
+    z["level"] = jnp.zeros((), dtype=logW.dtype)
+    z["sigma_q"] = jnp.log(q_var_hat)
+    z["sigma_w"] = jnp.log(args[11])
+    return z
+
+
+def _runner(data: ModelData, settings: SamplerSettings) -> Callable:
+    """Build (once per padded shape and settings) the jitted sampler of all chains.
+
+    numpyro's NUTS kernel with its warm-up adaptation (``numpyro.infer.hmc.hmc``)
+    is driven by ``lax.scan`` inside one ``jax.jit``; chains run one after the
+    other (``lax.map``), which suits one CPU core.
+    """
+    key = (data.logW.shape, settings)
+    if key in _RUNNERS:
+        return _RUNNERS[key]
+    _, pot_gen, post_gen, _ = initialize_model(
+        jax.random.PRNGKey(0), neobam_model, model_args=data.as_args(), dynamic_args=True
+    )
+    init_kernel, sample_kernel = hmc(potential_fn_gen=pot_gen, algo="NUTS")
+
+    def one_chain(rng: jnp.ndarray, args: tuple) -> tuple:
+        state = init_kernel(
+            _init_z(args),
+            settings.num_warmup,
+            dense_mass=settings.dense_mass,
+            target_accept_prob=settings.target_accept,
+            max_tree_depth=settings.max_tree_depth,
+            model_args=args,
+            rng_key=rng,
+        )
+
+        def warm(st: Any, _: None) -> tuple:
+            return sample_kernel(st, model_args=args), None
+
+        def draw(st: Any, _: None) -> tuple:
+            st = sample_kernel(st, model_args=args)
+            return st, (st.z, st.diverging, st.num_steps)
+
+        state, _ = lax.scan(warm, state, None, length=settings.num_warmup)
+        _, (zs, div, steps) = lax.scan(draw, state, None, length=settings.num_samples)
+        values = jax.vmap(post_gen(*args))(zs)
+        return values, div, steps
+
+    @jax.jit
+    def run(rng: jnp.ndarray, args: tuple) -> tuple:
+        keys = jax.random.split(rng, settings.num_chains)
+        return lax.map(lambda k: one_chain(k, args), keys)
+
+    _RUNNERS[key] = run
+    return run
+
+
+def sample(data: ModelData, settings: SamplerSettings, seed: int = 0) -> dict[str, np.ndarray]:
+    """Draw from the neoBAM posterior.
+
+    Parameters
+    ----------
+    data : ModelData
+        Output of :func:`pack`.
+    settings : SamplerSettings
+    seed : int
+        Seed of the JAX random key (same seed and data, same draws).
+
+    Returns
+    -------
+    dict of ndarray
+        Draws by chain: ``logn``, ``logr``, ``logWb``, ``logDb`` ``[chains, draws]``,
+        ``logQ`` ``[chains, draws, ntp]``, ``delta`` ``[chains, draws, nxp]``, plus
+        ``diverging`` and ``num_steps`` (leapfrog steps) ``[chains, draws]``.
+    """
+    run = _runner(data, settings)
+    values, div, steps = run(jax.random.PRNGKey(seed), data.as_args())
+    out = {k: np.asarray(v) for k, v in values.items()}
+    out["diverging"] = np.asarray(div)
+    out["num_steps"] = np.asarray(steps)
+    return out
