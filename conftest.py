@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,3 +32,44 @@ def mnt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv(MOUNT_ENV, str(tmp_path))
     monkeypatch.delenv("AWS_BATCH_JOB_ARRAY_INDEX", raising=False)
     return tmp_path
+
+
+# -- RiverSP granules (datagen, input): copies in tmp folders, the shared data is never touched --
+@pytest.fixture()
+def source(mnt: Path, shared_data: Path) -> Path:
+    """The simulated granules copied into the run's source volume."""
+    src = mnt / "source"
+    for f in sorted((shared_data / "riversp_simulated").glob("*.zip")):
+        shutil.copy(f, src / f.name)
+    return src
+
+
+@pytest.fixture()
+def add_xml() -> Callable[[Path, str], None]:
+    """Add a ``.shp.xml`` naming ``sword_file`` to a granule zip."""
+    def add(path: Path, sword_file: str) -> None:
+        xml = (f"<?xml version='1.0'?><swot_product><global_attributes><xref_prior_river_db_files>"
+               f"{sword_file}</xref_prior_river_db_files></global_attributes></swot_product>")
+        with zipfile.ZipFile(path, "a") as zf:
+            zf.writestr(path.name.replace(".zip", ".shp.xml"), xml)
+    return add
+
+
+@pytest.fixture()
+def drop_field(tmp_path: Path) -> Callable[[Path, str], None]:
+    """Rewrite a granule zip without one attribute field."""
+    pyogrio = pytest.importorskip("pyogrio")
+
+    def drop(path: Path, field: str) -> None:
+        shp = path.name.replace(".zip", ".shp")
+        meta, _, geom, arrays = pyogrio.raw.read(f"/vsizip/{path}/{shp}")
+        keep = [i for i, f in enumerate(meta["fields"]) if f != field]
+        work = tmp_path / "drop"
+        work.mkdir()
+        pyogrio.raw.write(str(work / shp), geom, [arrays[i] for i in keep], [meta["fields"][i] for i in keep],
+                          driver="ESRI Shapefile", geometry_type=meta["geometry_type"], crs=meta["crs"])
+        with zipfile.ZipFile(path, "w") as zf:
+            for f in work.iterdir():
+                zf.write(f, f.name)
+        shutil.rmtree(work)
+    return drop

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -76,7 +77,8 @@ def _reaches(values: tuple[str, ...]) -> set[str] | None:
               help="Run folder: one sub-folder per volume, logs/ and state/.")
 @click.option("--engine", type=click.Choice(["auto", "docker", "process"]), default="auto", show_default=True,
               help="docker: the built images; process: the installed entry points; auto: docker if it answers.")
-@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1), help="Parallel children.")
+@click.option("--jobs", "-j", default=os.cpu_count() or 1, show_default="number of CPUs", type=click.IntRange(1),
+              help="Parallel children.")
 @click.option("--steps", "step_names", multiple=True, help="Only these steps (comma-separated or repeated).")
 @click.option("--from", "start", help="Start at this step.")
 @click.option("--until", help="Stop after this step.")

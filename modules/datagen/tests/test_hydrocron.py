@@ -153,6 +153,30 @@ def test_mean_flow_prior_is_the_inverted_relation() -> None:
     assert np.isnan(hc.mean_flow_prior(np.array([np.nan])))
 
 
+def test_mean_flow_prior_uses_the_good_passes_when_five() -> None:
+    w = np.array([100.0, 110.0, 120.0, 130.0, 140.0, 5000.0, 6000.0, 7000.0, 8000.0, 9000.0, 9500.0])
+    q = np.array([1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3])
+    assert hc.mean_flow_prior(w, q) == pytest.approx((120.0 / 7.2) ** 2)
+    assert hc.mean_flow_prior(w, np.where(q == 1, 2, q)) == pytest.approx((5000.0 / 7.2) ** 2)  # < 5 good
+
+
+def test_mean_flow_prior_on_pepsi1_rivers(shared_data: Path) -> None:
+    """The no-model prior against the true mean flow of the Pepsi-1 rivers (bench/noprior_eval.py)."""
+    netCDF4 = pytest.importorskip("netCDF4")
+    files = sorted((shared_data / "pepsi1").glob("*.nc"))
+    assert len(files) == 8
+    log_ratio = []
+    for path in files:
+        with netCDF4.Dataset(path) as ds:
+            ds.set_auto_mask(False)
+            good = np.asarray(ds["River_Info/gdrch"][:]).astype(int).ravel() - 1
+            w = np.asarray(ds["Reach_Timeseries/W"][:], dtype=float)[:, good]
+            q = np.asarray(ds["Reach_Timeseries/Q"][:], dtype=float)[:, good]
+        prior = np.array([hc.mean_flow_prior(w[:, j]) for j in range(good.size)])
+        log_ratio.append(np.mean(np.log(prior / np.nanmean(q, axis=0))))
+    assert np.median(np.abs(log_ratio)) == pytest.approx(0.62, abs=0.01)
+
+
 def test_reach_ids_and_topology(tmp_path: Path) -> None:
     f = tmp_path / "ids.txt"
     f.write_text("81320300021\n81320300011, 81320300041\n")

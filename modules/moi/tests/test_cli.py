@@ -11,8 +11,7 @@ import pytest
 from click.testing import Result
 from confluence_core import jsonio
 from confluence_moi import integrate as ig
-
-from .conftest import DAM, MID, MOMMA_MEAN, NT, OUTLET, REACHES, TRIB_A, TRIB_B, write_momma
+from moi_fixtures import DAM, MID, MOMMA_MEAN, NT, OUTLET, REACHES, TRIB_A, TRIB_B, write_momma
 
 FILL = -999999999999.0
 REF = Path("reference_outputs") / "moi" / "77449100071_integrator.nc"

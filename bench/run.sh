@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `make bench`: speed benchmarks on one core per job, each printing its own table.
+# BENCH_BIG=1 also runs the whole workflow on the generated world of 1,000 reaches (long).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+PY="${PYTHON:-.venv/bin/python}"
+
+echo "== FLPE: seconds per reach (per set for MetroMan), 50 times x 30 nodes"
+"$PY" bench/flpe_speed.py --repeat 3
+echo
+echo "== input: reaches x passes per second, per-basin jobs vs one reach per job (1,000 reaches x 50 passes)"
+"$PY" modules/input/bench/bench_input.py --demo
+echo
+echo "== MOI: seconds per basin of 200 reaches"
+"$PY" modules/moi/bench/bench_moi.py
+echo
+echo "== offline: seconds per reach"
+"$PY" modules/offline/bench/bench_offline.py
+echo
+echo "== the whole workflow on the demo world"
+"$PY" bench/workflow.py --kind demo --jobs 2
+if [ "${BENCH_BIG:-0}" = "1" ]; then
+  echo
+  echo "== the whole workflow on the generated world of 1,000 reaches"
+  "$PY" bench/workflow.py --kind bench --jobs 2
+fi
