@@ -72,12 +72,18 @@ def data_files(root: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
+@pytest.fixture(scope="module")
+def process_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One process-engine run of the ready steps on the demo basin, shared by the tests below."""
+    workdir = tmp_path_factory.mktemp("process")
+    return workdir, run(workdir, "process")
+
+
 @pytest.mark.slow
 @pytest.mark.docker
 @pytest.mark.skipif(bool(SKIP), reason=SKIP or "ok")
-def test_docker_and_process_engines_give_the_same_outputs(tmp_path):
-    proc, dock = tmp_path / "process", tmp_path / "docker"
-    run(proc, "process")
+def test_docker_and_process_engines_give_the_same_outputs(tmp_path, process_run):
+    proc, dock = process_run[0], tmp_path / "docker"
     # the same world, not generated twice: the Docker run starts from a copy of the demo data
     dock.mkdir()
     shutil.copytree(proc / "demo", dock / "demo", symlinks=True)
@@ -97,8 +103,8 @@ def test_docker_and_process_engines_give_the_same_outputs(tmp_path):
 
 
 @pytest.mark.slow
-def test_process_engine_runs_the_ready_steps_on_the_demo_world(tmp_path):
-    text = run(tmp_path, "process")
+def test_process_engine_runs_the_ready_steps_on_the_demo_world(process_run):
+    tmp_path, text = process_run
     assert "data: the built-in demo world" in text
     reaches = json.loads((tmp_path / "input" / "reaches.json").read_text())
     manifest = json.loads((tmp_path / "demo" / "manifest.json").read_text())

@@ -58,10 +58,10 @@ def software_version() -> str:
 
 
 def _has_reaches(continent: str) -> bool:
-    """True when reaches.json (if any) lists a reach of ``continent``."""
+    """False only when reaches.json exists and lists no reach of ``continent``."""
     path = volume_path("input", "reaches.json")
     if not path.exists():
-        return False
+        return True
     items = read_json(path)
     return any(isinstance(it, dict) and "reach_id" in it and continent_of(it["reach_id"]) == continent
                for it in items or [])
