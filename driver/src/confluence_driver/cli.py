@@ -20,6 +20,15 @@ def _fail(exc: ConfluenceError) -> None:
     sys.exit(1)
 
 
+def _load(workflow_file: str | None) -> wf.Workflow:
+    """The workflow table, or exit with its one-line error."""
+    try:
+        return wf.load(workflow_file)
+    except ConfluenceError as exc:
+        _fail(exc)
+        raise  # unreachable: _fail exits
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="confluence")
 def main() -> None:
@@ -30,10 +39,7 @@ def main() -> None:
 @click.option("--workflow", "workflow_file", type=click.Path(dir_okay=False), help="Another workflow table.")
 def steps(workflow_file: str | None) -> None:
     """List the workflow's steps in run order."""
-    try:
-        flow = wf.load(workflow_file)
-    except ConfluenceError as exc:
-        _fail(exc)
+    flow = _load(workflow_file)
     click.echo(f"{'#':>2} {'step':<22} {'fan-out':<9} {'list':<16} {'image':<30} {'reads -> writes':<40} status")
     for s in flow.steps:
         io = f"{','.join(s.reads) or '-'} -> {','.join(s.writes) or '-'}"
@@ -47,11 +53,7 @@ def steps(workflow_file: str | None) -> None:
 @click.option("--workflow", "workflow_file", type=click.Path(dir_okay=False), help="Another workflow table.")
 def images(workflow_file: str | None) -> None:
     """Print `image<TAB>path` for every image of the workflow (used by `make build`)."""
-    try:
-        flow = wf.load(workflow_file)
-    except ConfluenceError as exc:
-        _fail(exc)
-    for image, path in flow.images().items():
+    for image, path in _load(workflow_file).images().items():
         click.echo(f"{image}\t{path}")
 
 

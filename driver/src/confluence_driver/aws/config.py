@@ -8,13 +8,13 @@ what was being done (:func:`aws_errors`).  docs/aws.md explains each key.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from confluence_core.config import read_table
 from confluence_core.errors import ConfluenceError
 from confluence_core.volumes import VOLUMES
 
@@ -199,27 +199,7 @@ def load_config(path: str | Path) -> AwsConfig:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfluenceError(f"cannot read the configuration file ({exc.strerror})", path) from None
-    if path.suffix in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError:
-            raise ConfluenceError("reading YAML needs the package pyyaml (pip install pyyaml)", path) from None
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise ConfluenceError(f"not valid YAML ({str(exc).splitlines()[0]})", path) from None
-    else:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfluenceError(f"not valid TOML ({exc})", path) from None
-    if not isinstance(data, dict):
-        raise ConfluenceError("is not a table of sections", path)
-    return data
+    return read_table(path)
 
 
 def _text(value: Any, key: str, where: str) -> str:

@@ -17,11 +17,11 @@ naming the file and the key.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from confluence_core.config import read_table
 from confluence_core.errors import ConfluenceError
 
 #: Environment variable naming the config file (same as ``--config``).
@@ -77,30 +77,7 @@ def _check_type(key: str, value: Any, kind: type, path: Path) -> Any:
 
 
 def _parse(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfluenceError("config file not found", path) from None
-    except OSError as exc:
-        raise ConfluenceError(f"cannot read config file ({exc.strerror})", path) from None
-    if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError:
-            raise ConfluenceError("YAML config needs PyYAML (pip install pyyaml); use TOML", path) from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfluenceError(f"not valid YAML ({exc})", path) from None
-        data = {} if data is None else data
-    else:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfluenceError(f"not valid TOML ({exc})", path) from None
-    if not isinstance(data, dict):
-        raise ConfluenceError("config must be a table of key = value pairs", path)
-    return data
+    return read_table(path)
 
 
 def load_thresholds(path: str | Path | None) -> Thresholds:
