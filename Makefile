@@ -15,7 +15,7 @@ help:
 	@echo "make install         virtual environment $(VENV) with every package editable"
 	@echo "make test            the whole test suite (docker tests run when an engine and the images exist)"
 	@echo "make test-fast       the tests not marked slow or docker"
-	@echo "make lint            ruff"
+	@echo "make lint            ruff and mypy"
 	@echo "make build           one image per module, FLPE algorithm and renew (works offline)"
 	@echo "make bench           speed benchmarks;  make bench-accuracy: the Pepsi-1 accuracy benchmark"
 
@@ -33,8 +33,13 @@ test:
 test-fast:
 	$(BIN)/pytest -q -m "not slow and not docker" $(PYTEST_ARGS)
 
+# Every package's source folder, for mypy (strict on core and driver: [tool.mypy] in pyproject.toml).
+TYPED := $(filter-out %.egg-info,$(wildcard core/src/confluence_* driver/src/confluence_* demo/src/confluence_* \
+	renew/src/confluence_* modules/*/src/confluence_* modules/flpe/*/src/confluence_* docker/test-image/src/confluence_*))
+
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/mypy --cache-dir build/mypy-cache $(TYPED)
 
 build:
 	PATH="$(abspath $(BIN)):$$PATH" bash docker/build.sh $(IMAGES)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
+import threading
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,7 +30,7 @@ def mnt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A run folder used as the mount root (``CONFLUENCE_MNT``) with every volume created."""
     from confluence_core.volumes import MOUNT_ENV, VOLUMES
 
-    for sub in VOLUMES.values():
+    for sub in VOLUMES:
         (tmp_path / sub).mkdir(parents=True, exist_ok=True)
     monkeypatch.setenv(MOUNT_ENV, str(tmp_path))
     monkeypatch.delenv("AWS_BATCH_JOB_ARRAY_INDEX", raising=False)
@@ -73,3 +76,56 @@ def drop_field(tmp_path: Path) -> Callable[[Path, str], None]:
                 zf.write(f, f.name)
         shutil.rmtree(work)
     return drop
+
+
+# -- services on this machine only (tests never touch the network) --
+@pytest.fixture()
+def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Any]]:
+    """``moto_s3(bucket)``: a client of an in-process S3 (moto) holding an empty ``bucket``.
+
+    Fake credentials and a region are set and AWS_PROFILE is cleared, so nothing can reach AWS.
+    """
+    moto = pytest.importorskip("moto")
+    boto3 = pytest.importorskip("boto3")
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-west-2"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with moto.mock_aws():
+        def make(bucket: str) -> Any:
+            client = boto3.client("s3", region_name="us-west-2")
+            client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+            return client
+
+        yield make
+
+
+@pytest.fixture()
+def local_http() -> Iterator[Callable[[Callable[[str], tuple[int, dict[str, str], bytes]]], str]]:
+    """``local_http(answer)``: start an HTTP server on 127.0.0.1 and return its base URL.
+
+    ``answer(path)`` gives ``(status, headers, body)`` for each GET; the server stops after the test.
+    """
+    servers: list[http.server.ThreadingHTTPServer] = []
+
+    def start(answer: Callable[[str], tuple[int, dict[str, str], bytes]]) -> str:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                status, headers, body = answer(self.path)
+                self.send_response(status)
+                for key, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}"
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()

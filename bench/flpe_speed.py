@@ -59,7 +59,7 @@ def main() -> None:
         algo = registry.get(name)
         if getattr(algo, "combine", None) is not None:
             continue
-        n_reach = 3 if algo.fanout == "reachset" else 1
+        n_reach = 3 if registry.fanout(algo) == "reachset" else 1
         job = [synthetic_reach(74200000001 + 10 * k, seed=k) for k in range(n_reach)]
         times = []
         for _ in range(args.repeat):

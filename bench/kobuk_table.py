@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 from confluence_core import flpe, ncio
+from confluence_core.scores import all_scores
 
 OURS = ("consensus", "momma", "metroman", "neobam")
 PUBLIC = ("sos_consensus_q", "sos_metroman_q", "sos_momma_q", "sos_sic4dvar_q")
@@ -89,11 +90,9 @@ def scores(est: dict[dt.date, float], gauge: dict[dt.date, float], days: set[dt.
     common = sorted(d for d in est if d in gauge and (days is None or d in days))
     if not common:
         return (np.nan, np.nan, np.nan, 0)
-    e = np.asarray([est[d] for d in common])
-    g = np.asarray([gauge[d] for d in common])
-    m = g.mean()
-    r = float(np.corrcoef(e, g)[0, 1]) if e.size > 2 and e.std() > 0 and g.std() > 0 else np.nan
-    return float(np.sqrt(np.mean((e - g) ** 2)) / m), float(np.mean(e - g) / m), r, e.size
+    got = all_scores(np.asarray([est[d] for d in common]), np.asarray([gauge[d] for d in common]))
+    r = float(got["r"]) if len(common) > 2 else np.nan
+    return float(got["nrmse"]), float(got["nbias"]), r, len(common)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ datagen derives the mean-flow prior from the SWOT observations themselves
 the candidate relations, each a published one with no parameter fitted here:
 
 * ``width``: ``Q = (W50 / 7.2)^2``, Moody & Troutman (2002) ``W = 7.2 Q^0.50``
-  inverted (doi:10.1002/esp.391).
+  inverted (doi:10.1002/esp.403).
   This is what datagen implements (evaluated through its own function).
 * ``manning_mtD``: Manning's equation ``Q = W D^(5/3) S^(1/2) / n`` (wide
   channel, hydraulic radius = mean depth D) with the Moody & Troutman mean

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import netCDF4
 import numpy as np
-from confluence_core import flpe, ncio
+from confluence_core import flpe, ncio, scores
 
 
 def truth_obs(world: Path) -> dict[int, dict[str, np.ndarray]]:
@@ -80,11 +80,8 @@ def main(run: Path) -> None:
             ok = np.isfinite(res.q) & np.isfinite(true_q)
             if ok.sum() < 3:
                 continue
-            est, obs = res.q[ok], true_q[ok]
-            nrmse = float(np.sqrt(np.mean((est - obs) ** 2)) / obs.mean())
-            series.setdefault(name, []).append(
-                (nrmse, float(np.corrcoef(est, obs)[0, 1]), float((est.mean() - obs.mean()) / obs.mean()))
-            )
+            got = scores.all_scores(res.q[ok], true_q[ok])
+            series.setdefault(name, []).append((float(got["nrmse"]), float(got["r"]), float(got["nbias"])))
     print("prediagnostics on planted bad reach observations of type-1 reaches:")
     print(f"  precision {tp / max(tp + fp, 1):.3f}  recall {tp / max(tp + fn, 1):.3f}  "
           f"good kept {kept_good / max(good, 1):.3f}  (removed {tp + fp}, planted {tp + fn})")

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build the module images: docker/build.sh [IMAGE...]   (what `make build` runs)
 #
-# With no IMAGE: every image of the workflow table (workflow.toml) whose
-# <path> has a Dockerfile and a pyproject.toml; ALL=1 adds the extra images
-# (selftest, from docker/test-image).
+# With no IMAGE: every image of the workflow table (`confluence images`)
+# whose <path> has a pyproject.toml; ALL=1 adds the extra images (selftest,
+# from docker/test-image).  Every image is built from the one template
+# docker/module.Dockerfile (docker/buildplan.py says what to build).
 #   1. wheels: `pip wheel` on the host of core (+ modules/flpe/core) and each
 #      image's package, with every dependency, into build/context/wheels.  The
 #      folder is a cache: an offline attempt (--no-index, only the cache) runs
@@ -11,11 +12,13 @@
 #      OFFLINE=1 forbids the index.
 #   2. the base image: docker/base-image.sh (python:3.11-slim, or a
 #      bootstrapped Debian bookworm; BASE=... overrides).
-#   3. docker build -f <path>/Dockerfile build/context/images/<image> ->
-#      confluence/<image>:<VERSION> and :latest (VERSION defaults to
-#      core/pyproject.toml's version).  That context's wheels/ links every
-#      third-party wheel but only the image's own local packages (and core),
-#      so editing one module does not rebuild every image.
+#   3. docker build -f docker/module.Dockerfile --build-arg PACKAGE=<package>
+#      --build-arg COMMAND=<the image's first row command>
+#      build/context/images/<image> -> confluence/<image>:<VERSION> and
+#      :latest (VERSION defaults to core/pyproject.toml's version).  That
+#      context's wheels/ links every third-party wheel but only the image's
+#      own local packages (and core), so editing one module does not rebuild
+#      every image.
 # Ends with a table: image, size (MB), build seconds.  VERBOSE=1 streams the
 # docker build output (else it goes to build/logs/<image>.log).
 set -euo pipefail
@@ -23,10 +26,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 PY=${PYTHON:-$ROOT/.venv/bin/python}
-[[ -x $PY ]] || PY=python3
+[[ -x $PY ]] || PY=python3  # buildplan.py needs the `confluence` command: `make install` first
 CONTEXT=$ROOT/build/context
 WHEELS=$CONTEXT/wheels
 LOGS=$ROOT/build/logs
+TEMPLATE=$ROOT/docker/module.Dockerfile
 export DOCKER_BUILDKIT=0  # classic builder: the engine here has no buildx
 
 say() { echo "build: $*" >&2; }
@@ -39,7 +43,7 @@ listing=$(plan images "${all_flag[@]}" "$@") || die "nothing built"
 rows=()
 [[ -n $listing ]] && mapfile -t rows <<<"$listing"
 if ((${#rows[@]} == 0)); then
-  say "no module Dockerfile exists yet (workflow.toml rows without <path>/Dockerfile are skipped): nothing to build"
+  say "no image package exists yet (workflow rows whose <path> has no pyproject.toml are skipped): nothing to build"
   exit 0
 fi
 VERSION=${VERSION:-$(plan version)}
@@ -84,6 +88,9 @@ cached_pip() {
 # The local packages are built without build isolation (one isolated env per
 # package costs seconds each) by build/wheel-env, a venv holding their
 # build requirements (themselves kept in the cache, so this works offline).
+# Its pip is upgraded too: the pip a new venv brings (23.x) gives up on
+# resolutions that a current one solves (earthaccess' fsspec/s3fs pins).
+build_reqs=("pip>=24" "${build_reqs[@]}")
 say "build requirements: ${build_reqs[*]}"
 cached_pip "$PY" "$LOGS/wheels.log" wheel --wheel-dir "$WHEELS" "${build_reqs[@]}"
 BUILDER=$ROOT/build/wheel-env
@@ -101,18 +108,19 @@ say "base image: $BASE"
 # 3. images -------------------------------------------------------------------
 summary=()
 for row in "${rows[@]}"; do
-  IFS=$'\t' read -r image path package <<<"$row"
+  IFS=$'\t' read -r image path package command <<<"$row"
   tag=confluence/$image:$VERSION
-  say "building $tag from $path/Dockerfile ($package)"
+  say "building $tag: $package, default command \"$command\""
   started=$SECONDS
   context=$(plan context "$WHEELS" "$CONTEXT/images/$image" "$path")
   cmd=(docker build --build-arg "BASE=$BASE" --build-arg "VERSION=$VERSION"
-       -f "$path/Dockerfile" -t "$tag" -t "confluence/$image:latest" "$context")
+       --build-arg "PACKAGE=$package" --build-arg "COMMAND=$command"
+       -f "$TEMPLATE" -t "$tag" -t "confluence/$image:latest" "$context")
   if [[ "${VERBOSE:-0}" == 1 ]]; then
-    "${cmd[@]}" >&2 || die "image $image failed to build ($path/Dockerfile)"
+    "${cmd[@]}" >&2 || die "image $image failed to build ($path)"
   elif ! "${cmd[@]}" >"$LOGS/$image.log" 2>&1; then
     tail -n 30 "$LOGS/$image.log" >&2
-    die "image $image failed to build ($path/Dockerfile; log: build/logs/$image.log)"
+    die "image $image failed to build ($path; log: build/logs/$image.log)"
   fi
   seconds=$((SECONDS - started))
   bytes=$(docker image inspect -f '{{.Size}}' "$tag")

@@ -1,14 +1,16 @@
 """What `docker/build.sh` builds: images, the local packages they need, the version.
 
-Reads the workflow table (``driver/src/confluence_driver/workflow.toml``)
-with :mod:`tomllib` only, so it runs before any package is installed.  Every
-unique ``(image, path)`` row whose ``<path>/Dockerfile`` exists is an image;
-``docker/test-image`` is the extra image ``selftest``, built only when asked
-for by name or with ``--all``.
+The images come from the workflow table, read through ``confluence images``
+(installed by ``make install``; the interpreter running this script finds it
+beside itself): every image whose package path has a ``pyproject.toml`` is
+built from the one template ``docker/module.Dockerfile``, with the package's
+distribution name and the image's default command (its first row's
+``command``) as build arguments.  ``docker/test-image`` is the extra image
+``selftest``, built only when asked for by name or with ``--all``.
 
 Subcommands (each prints one item per line, tab-separated)::
 
-    images [--all] [NAME ...]   image, path, package of each image to build
+    images [--all] [NAME ...]   image, path, package, default command of each image to build
     stage DEST PATH ...         copy core, modules/flpe/core and PATHs to DEST
                                 (without build/, *.egg-info, caches); print the copies
     build-requires PATH ...     the build-system requirements of those packages
@@ -20,66 +22,96 @@ Subcommands (each prints one item per line, tab-separated)::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW = Path("driver/src/confluence_driver/workflow.toml")
-#: Images that are not workflow steps: name -> path (built only when asked for).
-EXTRA_IMAGES = {"selftest": "docker/test-image"}
+#: The Dockerfile template of every image.
+TEMPLATE = Path("docker/module.Dockerfile")
+#: Images that are not workflow steps: name -> (path, default command); built only when asked for.
+EXTRA_IMAGES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "selftest": ("docker/test-image", ("confluence-selftest",)),
+}
 #: Shared packages every image may need, wheeled whenever they exist.
 SHARED_PACKAGES = ("core", "modules/flpe/core")
 _IGNORE = shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests")
+#: A word of a default command: it reaches the image through a shell (see the template), so no
+#: character the shell would interpret.
+_WORD = re.compile(r"[A-Za-z0-9_.,:=@%+/-]+")
+
+#: An image's package path and default command.
+Image = tuple[str, tuple[str, ...]]
 
 
 class PlanError(Exception):
-    """A request that cannot be built (unknown image, missing Dockerfile, clashing rows)."""
+    """A request that cannot be built (unknown image, package not there yet, unusable command)."""
 
 
-def table_images(root: Path = ROOT) -> dict[str, str]:
-    """Return image -> path of every workflow row, in table order."""
-    with (root / WORKFLOW).open("rb") as fh:
-        steps = tomllib.load(fh).get("steps", [])
-    images: dict[str, str] = {}
-    for step in steps:
-        image, path = step["image"], step["path"]
-        if images.setdefault(image, path) != path:
-            raise PlanError(f"image {image!r} has two paths in workflow.toml: {images[image]} and {path}")
+def _confluence() -> str:
+    """The ``confluence`` command: beside this interpreter (the project's venv), else on PATH."""
+    beside = Path(sys.executable).with_name("confluence")
+    found = str(beside) if beside.is_file() else shutil.which("confluence")
+    if not found:
+        raise PlanError("the `confluence` command is not installed (run `make install`)")
+    return found
+
+
+def parse_images(listing: str) -> dict[str, Image]:
+    """Parse the output of ``confluence images``: ``image<TAB>path<TAB>command (JSON list)`` lines."""
+    images: dict[str, Image] = {}
+    for line in listing.splitlines():
+        if not line.strip():
+            continue
+        image, path, command = line.split("\t")
+        images[image] = (path, tuple(json.loads(command)))
     return images
 
 
-def select(names: list[str], build_all: bool = False, root: Path = ROOT) -> list[tuple[str, str]]:
-    """Return the ``(image, path)`` pairs to build.
+def table_images(workflow: str | None = None) -> dict[str, Image]:
+    """Return image -> (path, default command) of every image of the workflow table, in table order."""
+    cmd = [_confluence(), "images", *(["--workflow", workflow] if workflow else [])]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise PlanError(f"`confluence images` failed: {result.stderr.strip() or result.returncode}")
+    return parse_images(result.stdout)
 
-    With no ``names``: every table image whose path has a Dockerfile and a
-    pyproject.toml (plus the extra images when ``build_all``); a path with a
-    Dockerfile only is skipped with a warning.  A name asked for must have both.
+
+def select(names: list[str], build_all: bool = False, root: Path = ROOT,
+           table: Mapping[str, Image] | None = None) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Return the ``(image, path, default command)`` of each image to build.
+
+    With no ``names``: every image of the table (``table_images()`` unless
+    given) whose path has a pyproject.toml, plus the extra images when
+    ``build_all``; rows whose package does not exist yet are skipped.  A name
+    asked for must have its package.
     """
-    known = {**table_images(root), **EXTRA_IMAGES}
-    if not names:
-        candidates = {**table_images(root), **(EXTRA_IMAGES if build_all else {})}
-        wanted = []
-        for image, path in candidates.items():
-            if not (root / path / "Dockerfile").is_file():
-                continue
-            if not (root / path / "pyproject.toml").is_file():
-                print(f"warning: skipping image {image}: {path} has a Dockerfile but no pyproject.toml",
-                      file=sys.stderr)
-                continue
-            wanted.append((image, path))
-        return wanted
+    table = table_images() if table is None else table
+    known = {**table, **EXTRA_IMAGES}
+    if names:
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise PlanError(f"unknown image {unknown[0]!r}; known: {', '.join(known)}")
+        chosen = {n: known[n] for n in dict.fromkeys(names)}
+    else:
+        chosen = {**table, **(EXTRA_IMAGES if build_all else {})}
     wanted = []
-    for name in dict.fromkeys(names):
-        if name not in known:
-            raise PlanError(f"unknown image {name!r}; known: {', '.join(known)}")
-        for needed in ("Dockerfile", "pyproject.toml"):
-            if not (root / known[name] / needed).is_file():
-                raise PlanError(f"image {name!r}: no {known[name]}/{needed} yet")
-        wanted.append((name, known[name]))
+    for image, (path, command) in chosen.items():
+        if not (root / path / "pyproject.toml").is_file():
+            if names:
+                raise PlanError(f"image {image!r}: no {path}/pyproject.toml yet")
+            continue
+        bad = [w for w in command if not _WORD.fullmatch(w)]
+        if not command or bad:
+            raise PlanError(f"image {image!r}: its command {list(command)} cannot be a default command "
+                            f"(empty, or a word with spaces or shell characters: {bad})")
+        wanted.append((image, path, command))
     return wanted
 
 
@@ -189,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.cmd == "images":
-            lines = [f"{i}\t{p}\t{package_name(p)}" for i, p in select(args.names, args.all)]
+            lines = [f"{i}\t{p}\t{package_name(p)}\t{' '.join(c)}" for i, p, c in select(args.names, args.all)]
         elif args.cmd == "stage":
             lines = [str(p) for p in stage(args.dest, args.paths)]
         elif args.cmd == "build-requires":

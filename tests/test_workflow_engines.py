@@ -18,8 +18,8 @@ import netCDF4
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from confluence_core import workflow as wf
 from confluence_driver import __version__
-from confluence_driver import workflow as wf
 from confluence_driver.cli import main
 
 from .conftest import docker_ready

@@ -57,11 +57,12 @@ def run_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _run(image: str, run_dir: Path, *env: str) -> subprocess.CompletedProcess[str]:
+def _run(image: str, run_dir: Path, *env: str, command: tuple[str, ...] = ("confluence-selftest",)
+         ) -> subprocess.CompletedProcess[str]:
     env_args = [arg for e in env for arg in ("-e", e)]
     return _docker(
         "run", "--rm", "-v", f"{run_dir / 'output'}:/mnt/data/output",
-        "-v", f"{run_dir / 'input'}:/mnt/data/input", *env_args, image, "confluence-selftest",
+        "-v", f"{run_dir / 'input'}:/mnt/data/input", *env_args, image, *command,
         check=False,
     )
 
@@ -74,6 +75,18 @@ def test_image_runs_a_fanout_entry(image: str, run_dir: Path) -> None:
     assert data["index"] == 1
     assert data["engine_env"] == "docker"
     assert (run_dir / "output" / "selftest" / "b.nc").stat().st_size > 0
+
+
+def test_default_command_is_the_build_argument(image: str, run_dir: Path) -> None:
+    """With no command, the image runs its default (the COMMAND build argument, execed by the shell)."""
+    result = _run(image, run_dir, "AWS_BATCH_JOB_ARRAY_INDEX=0", command=())
+    assert result.returncode == 0, result.stderr
+    assert json.loads((run_dir / "output" / "selftest" / "a.json").read_text())["entry"] == "a"
+    env = _docker("image", "inspect", "-f", "{{json .Config.Env}}", image).stdout
+    assert "CONFLUENCE_IMAGE_COMMAND=confluence-selftest" in json.loads(env)
+    # the command replaces the shell (PID 1), so `docker stop` signals reach it
+    pid1 = _docker("run", "--rm", "-e", "CONFLUENCE_IMAGE_COMMAND=cat /proc/1/comm", image).stdout
+    assert pid1.strip() == "cat"
 
 
 def test_image_failure_is_one_line_and_leaves_nothing(image: str, run_dir: Path) -> None:

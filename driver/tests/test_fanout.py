@@ -6,13 +6,13 @@ import json
 
 import pytest
 from confluence_core.errors import ConfluenceError
+from confluence_core.workflow import Output, Step
 from confluence_driver.fanout import children, expected_outputs
-from confluence_driver.workflow import Step
 
 
 def _step(fanout, list_name, outputs=()):
     return Step(name="s", stage=1, image="s", path="s", command=("s",), fanout=fanout, list=list_name,
-                reads=(), writes=("input",), outputs=tuple(outputs), resources="small")
+                reads=(), writes=("input",), outputs=tuple(Output.parse(o) for o in outputs), resources="small")
 
 
 def test_reach_children_and_reach_filter(tmp_path):
@@ -47,3 +47,13 @@ def test_missing_or_malformed_list_names_the_file(tmp_path):
     (tmp_path / "reaches.json").write_text(json.dumps([{"basin": 1}]))
     with pytest.raises(ConfluenceError, match="entry 0 does not fit a reach list"):
         children(_step("reach", "reaches.json"), tmp_path)
+
+
+def test_river_outputs_optional_outputs_and_placeholders(tmp_path):
+    """{river_id} expands over the type-1 reaches only; '?' outputs are not required; {sword_version}."""
+    (tmp_path / "basin.json").write_text(json.dumps([{"basin_id": 7426, "reach_id": ["74269800011",
+                                                                                       "74269800023"]}]))
+    step = _step("basin", "basin.json", ["flpe:x/{river_id}_x.nc", "output:{basin_id}_v{sword_version}.nc?"])
+    (basin,) = children(step, tmp_path)
+    assert [p.name for p in expected_outputs(step, basin, tmp_path, "17")] == ["74269800011_x.nc"]
+    assert [p.name for p in expected_outputs(step, basin, tmp_path, "17", optional=True)] == ["7426_v17.nc"]

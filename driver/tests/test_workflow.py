@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from confluence_core import workflow as wf
 from confluence_core.errors import ConfluenceError
 from confluence_core.volumes import VOLUMES
-from confluence_driver import workflow as wf
 from confluence_driver.cli import main
 
 

@@ -14,7 +14,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import click
 
@@ -33,8 +33,31 @@ def index_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def module_command(name: str, **command_kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
-    """Decorate a module's main function as its Click command with the shared conventions."""
+def list_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--list NAME``: another fan-out list in the input volume (default: the workflow row's list)."""
+    return click.option(
+        "--list", "list_name", default=None, metavar="NAME",
+        help="Fan-out list in the input volume (default: the list of this step's row in the workflow table).",
+    )(func)
+
+
+#: The Click command class :func:`module_command` makes (``cls=click.Group`` for a command with sub-commands).
+CommandT = TypeVar("CommandT", bound=click.Command)
+
+
+@overload
+def module_command(name: str, *, cls: type[CommandT],
+                   **command_kwargs: Any) -> Callable[[Callable[..., Any]], CommandT]: ...
+@overload
+def module_command(name: str, *, cls: None = None,
+                   **command_kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]: ...
+def module_command(name: str, *, cls: type[click.Command] | None = None,
+                   **command_kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
+    """Decorate a module's main function as its Click command with the shared conventions.
+
+    ``cls`` is the Click command class (default :class:`click.Command`); ``command_kwargs``
+    go to :func:`click.command`.
+    """
 
     def decorate(func: Callable[..., Any]) -> click.Command:
         @functools.wraps(func)
@@ -54,7 +77,7 @@ def module_command(name: str, **command_kwargs: Any) -> Callable[[Callable[..., 
                 sys.exit(result)
 
         wrapper = click.option("--verbose", "-v", is_flag=True, help="Debug logging.")(wrapper)
-        return click.command(name=name, **command_kwargs)(wrapper)
+        return click.command(name, cls or click.Command, **command_kwargs)(wrapper)
 
     return decorate
 

@@ -16,7 +16,7 @@ STR_FILL: str = "no_data"
 
 def to_nan(values: np.ndarray | float, fill: float = FLOAT_FILL) -> np.ndarray:
     """Return ``values`` as float64 with the fill (and masked entries) as NaN."""
-    arr = np.ma.asarray(values)
+    arr: np.ndarray = np.ma.asarray(values)
     out = np.ma.filled(arr.astype(np.float64), np.nan)
     out[np.isclose(out, fill, rtol=0.0, atol=0.5)] = np.nan
     return out

@@ -1,39 +1,28 @@
-"""Reading FLPE results by the output contract (``flpe_outputs.toml``), for every later step.
+"""Reading FLPE results by the output contract, for every later step.
 
-Steps after FLPE (postdiagnostics, MOI, offline, validation, output) never
-import an algorithm: they read its per-reach file through :func:`read_result`,
-driven by the table in ``flpe_outputs.toml``.
+The contract of each FLPE algorithm is its workflow-table row: the per-reach
+file is the row's ``flpe:`` output with ``{river_id}``, and its
+``[steps.flpe]`` sub-table names the discharge, uncertainty and flow-law
+parameter variables, the MOI group and the offline prefix
+(:mod:`confluence_core.workflow`).  Steps after FLPE (consensus,
+postdiagnostics, MOI, offline, validation, output) never import an
+algorithm: they read its per-reach file through :func:`read_result`.  Adding
+an algorithm is its plug-in and one table row, and no change to them.
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 
+import netCDF4
 import numpy as np
 
-from . import ncio
-from .errors import InputError
+from . import ncio, workflow
+from .errors import ConfluenceError, InputError
 
-
-@dataclass(frozen=True)
-class FlpeOutput:
-    """Where one algorithm's per-reach results live."""
-
-    name: str
-    folder: str
-    file: str
-    q: tuple[str, ...]
-    q_u: str
-    params: dict[str, str]
-    moi: str
-    offline: str
-
-    def path(self, flpe_root: Path, reach_id: int | str) -> Path:
-        return Path(flpe_root) / self.folder / self.file.format(reach_id=reach_id)
+#: One algorithm's output contract (its workflow-table row's, see :class:`confluence_core.workflow.FlpeContract`).
+FlpeOutput = workflow.FlpeContract
 
 
 @dataclass
@@ -48,30 +37,36 @@ class FlpeReachResult:
     valid: bool = True
 
 
-@cache
-def _table() -> dict:
-    text = resources.files("confluence_core").joinpath("flpe_outputs.toml").read_text()
-    return tomllib.loads(text)
-
-
-def _spec(name: str, row: dict) -> FlpeOutput:
-    return FlpeOutput(name=name, folder=row["folder"], file=row["file"], q=tuple(row["q"]), q_u=row["q_u"],
-                      params=dict(row["params"]), moi=row["moi"], offline=row["offline"])
+def contract(step: workflow.Step) -> FlpeOutput:
+    """The output contract of an FLPE row."""
+    if step.flpe is None:
+        raise ConfluenceError(f"step {step.name} is not an FLPE step (no [steps.flpe] in the workflow table)")
+    return step.flpe
 
 
 def algorithms() -> dict[str, FlpeOutput]:
-    """Every FLPE algorithm's output contract (consensus not included), in table order."""
-    return {name: _spec(name, row) for name, row in _table()["algorithms"].items()}
+    """Every FLPE algorithm's output contract (the combiner, consensus, not included), in table order."""
+    return {s.name: contract(s) for s in workflow.load().flpe_steps() if s.flpe and s.flpe.role == "algorithm"}
 
 
 def consensus() -> FlpeOutput:
-    """The consensus output contract."""
-    return _spec("consensus", _table()["consensus"])
+    """The output contract of the combiner (consensus)."""
+    for s in workflow.load().flpe_steps():
+        if s.flpe is not None and s.flpe.role == "combiner":
+            return contract(s)
+    raise ConfluenceError("the workflow table has no FLPE combiner (consensus) row")
 
 
-def _read(ds: object, path: str, reach_id: int) -> np.ndarray | None:
+def get(name: str) -> FlpeOutput:
+    """The output contract of the FLPE step ``name`` (algorithm or combiner)."""
+    return contract(workflow.load().step(name))
+
+
+def _read(ds: netCDF4.Dataset, path: str, reach_id: int) -> np.ndarray | None:
     group_path, _, name = path.rpartition("/")
-    grp = ncio.get_group(ds, group_path) if group_path else ds  # type: ignore[arg-type]
+    grp = ncio.get_group(ds, group_path) if group_path else ds
+    if grp is None:
+        return None
     values = ncio.read_float(grp, name)
     if values is None:
         return None
@@ -102,8 +97,8 @@ def read_result(spec: FlpeOutput, flpe_root: Path, reach_id: int | str) -> FlpeR
     InputError
         When the file exists but is not readable NetCDF.
     """
-    path = spec.path(flpe_root, reach_id)
-    if not path.exists():
+    path = spec.find(flpe_root, reach_id)
+    if path is None:
         return None
     rid = int(reach_id)
     with ncio.open_dataset(path) as ds:

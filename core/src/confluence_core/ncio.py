@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeGuard, overload
 
 import netCDF4
 import numpy as np
@@ -38,7 +38,8 @@ def create(path: str | os.PathLike[str], **attrs: Any) -> Iterator[netCDF4.Datas
 
 
 @contextlib.contextmanager
-def open_dataset(path: str | os.PathLike[str], mode: str = "r") -> Iterator[netCDF4.Dataset]:
+def open_dataset(path: str | os.PathLike[str],
+                 mode: Literal["r", "r+", "a"] = "r") -> Iterator[netCDF4.Dataset]:
     """Open an existing NetCDF file; a missing or unreadable file is an :class:`InputError`."""
     path = Path(path)
     if not path.exists():
@@ -73,7 +74,7 @@ def write_var(
     fill: Any = "default",
     attrs: Mapping[str, Any] | None = None,
     **kwargs: Any,
-) -> netCDF4.Variable:
+) -> netCDF4.Variable[Any]:
     """Create ``name`` in ``group`` and write ``data``, NaN becoming the fill.
 
     Parameters
@@ -94,7 +95,7 @@ def write_var(
     var = group.createVariable(name, dtype, tuple(dims), fill_value=fill_value, **kwargs)
     if attrs:
         var.setncatts(dict(attrs))
-    arr = np.ma.asarray(data)
+    arr: np.ndarray = np.ma.asarray(data)
     if np.dtype(dtype).kind in "fiu" and fill_value is not None:
         if arr.dtype.kind == "f":
             arr = np.ma.masked_invalid(arr)
@@ -114,7 +115,7 @@ def write_strings(
     char_dim: str = "chartime",
     fill: str | None = "n",
     attrs: Mapping[str, Any] | None = None,
-) -> netCDF4.Variable:
+) -> netCDF4.Variable[Any]:
     """Write fixed-width strings as an ``S1`` char array (like SWOT ``time_str``)."""
     arr = np.asarray(values, dtype=object)
     width = len(group.dimensions[char_dim]) if char_dim in group.dimensions else _dim_len(group, char_dim)
@@ -134,9 +135,9 @@ def _dim_len(group: Any, name: str) -> int:
     raise KeyError(f"dimension {name!r} not found")
 
 
-def get_group(ds: netCDF4.Dataset, path: str) -> netCDF4.Group | None:
-    """Return the group at ``path`` (``"reach"``, ``"gbpriors/node"``), or None."""
-    group: Any = ds
+def get_group(ds: netCDF4.Dataset, path: str) -> netCDF4.Dataset | None:
+    """Return the group at ``path`` (``"reach"``, ``"gbpriors/node"``; ``""`` is ``ds`` itself), or None."""
+    group = ds
     for part in [p for p in path.split("/") if p]:
         if part not in group.groups:
             return None
@@ -144,12 +145,16 @@ def get_group(ds: netCDF4.Dataset, path: str) -> netCDF4.Group | None:
     return group
 
 
-def has_var(group: Any, name: str) -> bool:
-    """True if ``group`` holds variable ``name``."""
+def has_var(group: Any, name: str) -> TypeGuard[netCDF4.Dataset]:
+    """True if ``group`` holds variable ``name`` (so, for a type checker, ``group`` is a group)."""
     return group is not None and name in group.variables
 
 
-def read_float(group: Any, name: str, default: Any = None) -> np.ndarray | None:
+@overload
+def read_float(group: Any, name: str, default: None = None) -> np.ndarray | None: ...
+@overload
+def read_float(group: Any, name: str, default: np.ndarray) -> np.ndarray: ...
+def read_float(group: Any, name: str, default: np.ndarray | None = None) -> np.ndarray | None:
     """Read a numeric variable as float64 with fills, masks and NaN as NaN.
 
     Returns ``default`` when the group or variable is absent, so optional
@@ -170,14 +175,22 @@ def read_float(group: Any, name: str, default: Any = None) -> np.ndarray | None:
     return out
 
 
-def read_int(group: Any, name: str, default: Any = None) -> np.ndarray | None:
+@overload
+def read_int(group: Any, name: str, default: None = None) -> np.ndarray | None: ...
+@overload
+def read_int(group: Any, name: str, default: np.ndarray) -> np.ndarray: ...
+def read_int(group: Any, name: str, default: np.ndarray | None = None) -> np.ndarray | None:
     """Read an integer variable as-is (fills kept), or ``default`` when absent."""
     if not has_var(group, name):
         return default
     return np.ma.filled(np.ma.asarray(group.variables[name][...]), INT_FILL)
 
 
-def read_strings(group: Any, name: str, default: Any = None) -> np.ndarray | None:
+@overload
+def read_strings(group: Any, name: str, default: None = None) -> np.ndarray | None: ...
+@overload
+def read_strings(group: Any, name: str, default: np.ndarray) -> np.ndarray: ...
+def read_strings(group: Any, name: str, default: np.ndarray | None = None) -> np.ndarray | None:
     """Read a char-array or string variable as an array of ``str``."""
     if not has_var(group, name):
         return default
@@ -193,3 +206,141 @@ def read_strings(group: Any, name: str, default: Any = None) -> np.ndarray | Non
 def copy_attrs(src: Any, dst: Any) -> None:
     """Copy every attribute of ``src`` to ``dst`` (groups, variables or datasets)."""
     dst.setncatts({k: src.getncattr(k) for k in src.ncattrs()})
+
+
+def _fill_of(var: netCDF4.Variable[Any]) -> Any:
+    return var.getncattr("_FillValue") if "_FillValue" in var.ncattrs() else None
+
+
+def _root(group: Any) -> Any:
+    while group.parent is not None:
+        group = group.parent
+    return group
+
+
+def _visible(group: Any, dim: str) -> bool:
+    while group is not None:
+        if dim in group.dimensions:
+            return True
+        group = group.parent
+    return False
+
+
+def _raw_values(var: netCDF4.Variable[Any]) -> Any:
+    """The stored values of ``var`` (no masking, scaling or char-to-string), its read settings kept."""
+    before = (var.mask, var.scale, var.chartostring)
+    var.set_auto_maskandscale(False)
+    var.set_auto_chartostring(False)
+    try:
+        return var[...]
+    finally:
+        var.set_auto_mask(before[0])
+        var.set_auto_scale(before[1])
+        var.set_auto_chartostring(before[2])
+
+
+def copy_variable(
+    var: netCDF4.Variable[Any],
+    dst: netCDF4.Dataset | netCDF4.Group,
+    data: Any = None,
+    compress: bool = False,
+    default_attrs: Mapping[str, Any] | None = None,
+) -> netCDF4.Variable[Any]:
+    """Copy ``var`` into ``dst``: same name, type, dimensions, fill, attributes and raw values.
+
+    Parameters
+    ----------
+    var : netCDF4.Variable
+        The source variable; its values are copied as stored (no masking or scaling).
+    dst : netCDF4.Dataset or netCDF4.Group
+        Where to create the copy.  A dimension of ``var`` that ``dst`` cannot see
+        (in itself or a parent) is created at the root of ``dst`` with the source's size.
+    data : array_like, optional
+        Stored values to write instead of the source's (same shape, raw: fills, not NaN).
+    compress : bool
+        False: the source's storage (zlib, level, shuffle, chunk sizes); True: zlib
+        level 4 with shuffle on every non-scalar, non-string variable.
+    default_attrs : mapping, optional
+        Attributes added after the source's ones when the source lacks them.
+    """
+    for dim in var.get_dims():
+        if not _visible(dst, dim.name):
+            _root(dst).createDimension(dim.name, None if dim.isunlimited() else len(dim))
+    kwargs: dict[str, Any] = {}
+    if compress:
+        if var.ndim and var.dtype is not str:
+            kwargs.update(zlib=True, complevel=4, shuffle=True)
+    else:
+        filters = var.filters() or {}
+        if filters.get("zlib"):
+            kwargs.update(zlib=True, complevel=filters.get("complevel") or 4, shuffle=bool(filters.get("shuffle")))
+        chunks = var.chunking()
+        if isinstance(chunks, list):
+            kwargs["chunksizes"] = chunks
+    new = dst.createVariable(var.name, var.datatype, var.dimensions, fill_value=_fill_of(var), **kwargs)
+    new.set_auto_maskandscale(False)
+    new.set_auto_chartostring(False)
+    attrs = {k: var.getncattr(k) for k in var.ncattrs() if k != "_FillValue"}
+    attrs.update({k: v for k, v in (default_attrs or {}).items() if k not in attrs})
+    new.setncatts(attrs)
+    values = _raw_values(var) if data is None else data
+    if var.ndim == 0:
+        new.assignValue(values)
+    elif np.size(values):
+        new[...] = values
+    return new
+
+
+def copy_group(
+    src: netCDF4.Dataset | netCDF4.Group,
+    dst: netCDF4.Dataset | netCDF4.Group,
+    *,
+    skip: Collection[str] = (),
+    skip_dims: Collection[str] = (),
+    replace: Mapping[str, Any] | None = None,
+    compress: bool = False,
+    attrs: bool = True,
+    default_attrs: Callable[[netCDF4.Variable[Any]], Mapping[str, Any]] | None = None,
+) -> None:
+    """Copy a group (or a whole dataset) into ``dst``: attributes, dimensions, variables, sub-groups.
+
+    Everything is copied as stored (types, fills, attributes in their order,
+    unlimited dimensions), so the copy reads the same as the source.
+
+    Parameters
+    ----------
+    src, dst : netCDF4.Dataset or netCDF4.Group
+        ``dst`` is an empty group (or dataset) that receives the copy.
+    skip : collection of str
+        Variables and sub-groups to leave out, as paths relative to ``src``
+        (``"USGS"``, ``"model/mean_q"``).
+    skip_dims : collection of str
+        Dimensions to leave out (the caller defines them itself), paths relative to ``src``.
+    replace : mapping, optional
+        Relative variable path (``"reach/wse"``) -> stored values to write instead of the source's.
+    compress : bool
+        See :func:`copy_variable`.
+    attrs : bool
+        Copy the attributes of ``src`` itself (sub-groups always keep theirs).
+    default_attrs : callable, optional
+        ``variable -> attributes`` added to each copied variable that lacks them.
+    """
+    _copy_tree(src, dst, "", set(skip), set(skip_dims), dict(replace or {}), compress, attrs, default_attrs)
+
+
+def _copy_tree(src: Any, dst: Any, rel: str, skip: set[str], skip_dims: set[str], replace: dict[str, Any],
+               compress: bool, attrs: bool,
+               default_attrs: Callable[[netCDF4.Variable[Any]], Mapping[str, Any]] | None) -> None:
+    if attrs:
+        copy_attrs(src, dst)
+    for name, dim in src.dimensions.items():
+        if rel + name not in skip_dims:
+            dst.createDimension(name, None if dim.isunlimited() else len(dim))
+    for name, var in src.variables.items():
+        if rel + name not in skip:
+            copy_variable(var, dst, replace.get(rel + name), compress,
+                          default_attrs(var) if default_attrs else None)
+    for name, sub in src.groups.items():
+        if rel + name not in skip:
+            _copy_tree(sub, dst.createGroup(name), f"{rel}{name}/", skip, skip_dims, replace, compress, True,
+                       default_attrs)

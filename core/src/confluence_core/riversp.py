@@ -51,6 +51,7 @@ import numpy as np
 
 from .errors import ConfluenceError, InputError
 from .fill import FLOAT_FILL, INT_FILL, LONG_FILL, STR_FILL
+from .s3 import download, parse_url
 
 log = logging.getLogger(__name__)
 
@@ -383,14 +384,6 @@ def s3_client(prefix: str | None = None) -> Any:
     return boto3.client("s3")
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/a/b.zip`` -> (``bucket``, ``a/b.zip``)."""
-    if not uri.startswith("s3://"):
-        raise ConfluenceError(f"not an s3:// URI: {uri}")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
-
-
 @contextmanager
 def _local_copy(uri: str, s3: Any) -> Iterator[str]:
     """Yield a local path of ``uri``: the path itself, or a temporary download of an S3 object."""
@@ -400,13 +393,10 @@ def _local_copy(uri: str, s3: Any) -> Iterator[str]:
         yield uri
         return
     client = s3 if s3 is not None else s3_client()
-    bucket, key = split_s3_uri(uri)
+    bucket, key = parse_url(uri)
     with tempfile.TemporaryDirectory(prefix="riversp-") as tmp:
         local = os.path.join(tmp, key.rsplit("/", 1)[-1])
-        try:
-            client.download_file(bucket, key, local)
-        except Exception as exc:  # botocore raises many types; all mean "could not fetch"
-            raise InputError(f"cannot download ({type(exc).__name__}: {exc})", uri) from None
+        download(client, bucket, key, Path(local))
         yield local
 
 

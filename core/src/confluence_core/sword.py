@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import netCDF4
 import numpy as np
 
 from . import ncio
@@ -101,10 +103,10 @@ def read_reaches(path: str | os.PathLike[str]) -> Reaches:
         )
 
 
-def _reach_major(var: object, n: int) -> np.ndarray:
+def _reach_major(var: netCDF4.Variable[Any], n: int) -> np.ndarray:
     """Return a 2-D id table as [num_reaches, k] whatever its stored order (by dimension name)."""
-    arr = np.asarray(var[:], dtype=np.int64)  # type: ignore[index]
-    dims = var.dimensions  # type: ignore[attr-defined]
+    arr = np.asarray(var[:], dtype=np.int64)
+    dims = var.dimensions
     return arr.T if (dims and dims[-1] == REACH_DIM) or (arr.shape[0] != n and arr.shape[-1] == n) else arr
 
 

@@ -11,29 +11,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .workflow import packaged
+
 #: Root of every mount inside a container.
 DEFAULT_MOUNT_ROOT = "/mnt/data"
 
 #: Environment variable that relocates the mount root (process engine, tests).
 MOUNT_ENV = "CONFLUENCE_MNT"
 
-#: Volume name -> path below the mount root.  ``flpe`` holds one folder per
-#: algorithm (``flpe/<algo>``).
-VOLUMES: dict[str, str] = {
-    "input": "input",
-    "diagnostics": "diagnostics",
-    "flpe": "flpe",
-    "moi": "moi",
-    "offline": "offline",
-    "validation": "validation",
-    "output": "output",
-    # Ours, not in the public contract: a read-only folder of the user's own
-    # granules (RiverSP zips, Hydrocron CSVs) for local runs.  Granule paths in
-    # s3_list.json / s3_reach.json that are not s3:// URIs are relative to it.
-    "source": "source",
-    # Ours too: a read-only earlier run folder that postdiagnostics compares with.
-    "previous": "previous",
-}
+#: Every named volume, in the order of the workflow table's ``[volumes]``
+#: (contracts.md section 1, plus ``source`` and ``previous``, ours).  A volume is
+#: mounted at ``/mnt/data/<name>``; ``flpe`` holds one folder per algorithm.
+VOLUMES: tuple[str, ...] = tuple(packaged().volumes)
 
 
 def mount_root() -> Path:
@@ -44,7 +33,7 @@ def mount_root() -> Path:
 def container_path(volume: str) -> str:
     """Return where ``volume`` is mounted inside a container."""
     _check(volume)
-    return f"{DEFAULT_MOUNT_ROOT}/{VOLUMES[volume]}"
+    return f"{DEFAULT_MOUNT_ROOT}/{volume}"
 
 
 def volume_path(volume: str, *parts: str | os.PathLike[str]) -> Path:
@@ -58,7 +47,7 @@ def volume_path(volume: str, *parts: str | os.PathLike[str]) -> Path:
         Path components below the volume's root.
     """
     _check(volume)
-    return mount_root().joinpath(VOLUMES[volume], *map(str, parts))
+    return mount_root().joinpath(volume, *map(str, parts))
 
 
 def _check(volume: str) -> None:

@@ -8,10 +8,12 @@ Node granules hold every node of the reaches seen (unobserved nodes as fill).
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from confluence_core.fill import STR_FILL
 
 from . import shapefile as shp
@@ -60,7 +62,7 @@ def _neighbours(ids: np.ndarray, version: str) -> np.ndarray:
     return np.array([t if t else STR_FILL for t in out], dtype=object)
 
 
-#: Records formatted together (several granules at once keeps numpy calls large).
+#: Records whose field values are computed together (several granules at once keeps numpy calls large).
 BATCH_NODES = 250_000
 
 
@@ -89,33 +91,40 @@ def write_granules(out_dir: Path, net: Network, obs: Observations, pri: SwordPri
         size += node_groups[g].size
 
     up_ids, dn_ids = net.up_ids(), net.dn_ids()
-    geoms: dict[int, tuple[bytes, tuple[float, float, float, float]]] = {}
+    geoms: dict[int, bytes] = {}
     granules = []
-    for batch in batches:
-        version = str(obs.version[groups[batch[0]][0]])
-        ix_all = np.concatenate([groups[g] for g in batch])
-        nix_all = np.concatenate([node_groups[g] for g in batch])
-        tables = {
-            "Reach": shp.dbf_table(SCHEMAS[(version, "Reach")],
-                                   _reach_data(net, obs, pri, ix_all, version, up_ids, dn_ids), ix_all.size),
-            "Node": shp.dbf_table(SCHEMAS[(version, "Node")], _node_data(net, obs, pri, nix_all, version),
-                                  nix_all.size),
-        }
-        r0 = n0 = 0
-        for g in batch:
-            ix, nix = groups[g], node_groups[g]
-            rows = {"Reach": slice(r0, r0 + ix.size), "Node": slice(n0, n0 + nix.size)}
-            r0 += ix.size
-            n0 += nix.size
-            granules.append(_write_pair(out_dir, net, obs, ix, nix, version, tables, rows, geoms, sword_files))
+    with tempfile.TemporaryDirectory(prefix="riversp-") as workdir:
+        for batch in batches:
+            granules += _write_batch(out_dir, net, obs, pri, [groups[g] for g in batch],
+                                     [node_groups[g] for g in batch], up_ids, dn_ids, geoms, sword_files, workdir)
+    return granules
+
+
+def _write_batch(out_dir: Path, net: Network, obs: Observations, pri: SwordPriors, groups: list[np.ndarray],
+                 node_groups: list[np.ndarray], up_ids: np.ndarray, dn_ids: np.ndarray, geoms: dict[int, bytes],
+                 sword_files: dict[str, str], workdir: str) -> list[Granule]:
+    """Write the granules of one batch (their field values computed together)."""
+    version = str(obs.version[groups[0][0]])
+    ix_all, nix_all = np.concatenate(groups), np.concatenate(node_groups)
+    columns = {
+        "Reach": shp.columns(SCHEMAS[(version, "Reach")],
+                             _reach_data(net, obs, pri, ix_all, version, up_ids, dn_ids), ix_all.size),
+        "Node": shp.columns(SCHEMAS[(version, "Node")], _node_data(net, obs, pri, nix_all, version), nix_all.size),
+    }
+    granules = []
+    r0 = n0 = 0
+    for ix, nix in zip(groups, node_groups, strict=True):
+        rows = {"Reach": slice(r0, r0 + ix.size), "Node": slice(n0, n0 + nix.size)}
+        r0 += ix.size
+        n0 += nix.size
+        granules.append(_write_pair(out_dir, net, obs, ix, nix, version, columns, rows, geoms, sword_files, workdir))
     return granules
 
 
 def _write_pair(out_dir: Path, net: Network, obs: Observations, ix: np.ndarray, nix: np.ndarray, version: str,
-                tables: dict[str, np.ndarray], rows: dict[str, slice],
-                geoms: dict[int, tuple[bytes, tuple[float, float, float, float]]],
-                sword_files: dict[str, str]) -> Granule:
-    """Write the Reach and Node zips of one granule from its rows of the batch tables."""
+                columns: dict[str, list[np.ndarray]], rows: dict[str, slice], geoms: dict[int, bytes],
+                sword_files: dict[str, str], workdir: str) -> Granule:
+    """Write the Reach and Node zips of one granule from its rows of the batch columns."""
     c, p = int(obs.cycle[ix[0]]), int(obs.pass_[ix[0]])
     cn = str(net.continent[obs.r[ix[0]]])
     nt = obs.node_values["time"][nix]
@@ -126,29 +135,26 @@ def _write_pair(out_dir: Path, net: Network, obs: Observations, ix: np.ndarray, 
     for kind in ("Reach", "Node"):
         fields = SCHEMAS[(version, kind)]
         if kind == "Reach":
-            contents, bboxes = [], []
             for r in obs.r[ix]:
                 if r not in geoms:
                     a, b = 2 * net.node_start[r], 2 * (net.node_start[r] + net.n_nodes[r])
-                    x, y = net.cl_lon[a:b], net.cl_lat[a:b]
-                    geoms[r] = (shp.polyline_content(x, y), (x.min(), y.min(), x.max(), y.max()))
-                contents.append(geoms[r][0])
-                bboxes.append(geoms[r][1])
-            main, index = shp.polyline_shp(contents, np.array(bboxes))
+                    geoms[r] = shp.linestring_wkb(net.cl_lon[a:b], net.cl_lat[a:b])
+            geometry = np.array([geoms[r] for r in obs.r[ix]], dtype=object)
         else:
             k = obs.node[nix]
-            main, index = shp.point_shp(net.node_lon[k], net.node_lat[k])
+            geometry = shp.point_wkb(net.node_lon[k], net.node_lat[k])
+        cols = [col[rows[kind]] for col in columns[kind]]
+        files = shp.write_shapefile(fields, cols, geometry, _GEOMETRY[kind], start.date(), workdir)
         name = granule_name(kind, c, p, CONTINENT_TOKEN[cn], start, end, version)
         members = {
-            f"{name}.shp": main, f"{name}.shx": index,
-            f"{name}.dbf": shp.dbf_from_table(fields, tables[kind][rows[kind]], start.date()),
-            f"{name}.prj": shp.WGS84_PRJ.encode("ascii"),
+            **{f"{name}.{ext}": files[ext] for ext in ("shp", "shx", "dbf", "prj")},
             f"{name}.shp.xml": shp.shp_xml(fields, {**attrs, "product_file_id": kind, "title": _TITLE[kind]}),
         }
         paths[kind] = shp.write_zip(out_dir / f"{name}.zip", members, start)
     return Granule(c, p, cn, version, paths["Reach"], paths["Node"], ix.size, nix.size)
 
 
+_GEOMETRY = {"Reach": "LineString", "Node": "Point"}
 _TITLE = {
     "Reach": "Level 2 KaRIn High Rate River Single Pass Vector Reach Data Product",
     "Node": "Level 2 KaRIn High Rate River Single Pass Vector Node Data Product",
@@ -183,11 +189,11 @@ def _global_attrs(cycle: int, pass_: int, cont: str, version: str, start: dt.dat
 
 
 def _reach_data(net: Network, obs: Observations, pri: SwordPriors, ix: np.ndarray, version: str,
-                up_ids: np.ndarray, dn_ids: np.ndarray) -> dict[str, object]:
+                up_ids: np.ndarray, dn_ids: np.ndarray) -> dict[str, npt.ArrayLike]:
     r = obs.r[ix]
     v = {k: a[ix] for k, a in obs.values.items()}
     t = obs.time[ix]
-    data: dict[str, object] = {
+    data: dict[str, npt.ArrayLike] = {
         "reach_id": net.reach_id[r].astype(str), "time": t, "p_lat": net.lat[r], "p_lon": net.lon[r],
         **v,
         "n_reach_up": (up_ids[r] > 0).sum(axis=1), "n_reach_dn": (dn_ids[r] > 0).sum(axis=1),
@@ -207,11 +213,11 @@ def _reach_data(net: Network, obs: Observations, pri: SwordPriors, ix: np.ndarra
 
 
 def _node_data(net: Network, obs: Observations, pri: SwordPriors, nix: np.ndarray,
-               version: str) -> dict[str, object]:
+               version: str) -> dict[str, npt.ArrayLike]:
     k = obs.node[nix]
     v = {name: a[nix] for name, a in obs.node_values.items()}
     r = net.node_reach[k]
-    data: dict[str, object] = {
+    data: dict[str, npt.ArrayLike] = {
         "reach_id": net.reach_id[r].astype(str), "node_id": net.node_id[k].astype(str),
         "lat": net.node_lat[k], "lon": net.node_lon[k], **v,
         "p_wse": pri.node_wse[k], "p_wse_var": pri.node_wse_var[k], "p_width": pri.node_width[k],

@@ -11,7 +11,7 @@ flow area ``A = W Y / (b + 1)`` and hydraulic radius ~ ``A / W`` (wide
 channel), with Manning's law ``Q = A R^(2/3) S^(1/2) / n``.  Depth then has a
 closed form (see :func:`depth_from_q`).  The bankfull depth ``Db`` is chosen so
 that Manning gives the bankfull discharge at ``Db``.  References: Manning
-(1891); Dingman (2007), doi:10.1029/2006WR005023 (power-law sections);
+(1891); Dingman (2007), doi:10.1016/j.jhydrol.2006.09.021 (power-law sections);
 Gleason & Smith (2014), doi:10.1073/pnas.1317606111 (at-many-stations
 hydraulic geometry, b ~ 0.1-0.4).
 """
@@ -61,12 +61,14 @@ class Hydraulics:
 
 def area(Y: np.ndarray, Wb: np.ndarray, Db: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Flow area (m2) of a power-law section at depth ``Y`` (m): ``Wb Db/(b+1) (Y/Db)^(b+1)``."""
-    return Wb * Db / (b + 1.0) * (Y / Db) ** (b + 1.0)
+    A: np.ndarray = Wb * Db / (b + 1.0) * (Y / Db) ** (b + 1.0)
+    return A
 
 
 def width(Y: np.ndarray, Wb: np.ndarray, Db: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Top width (m) at depth ``Y`` (m): ``Wb (Y/Db)^b``."""
-    return Wb * (Y / Db) ** b
+    W: np.ndarray = Wb * (Y / Db) ** b
+    return W
 
 
 def manning_q(Y: np.ndarray, Wb: np.ndarray, Db: np.ndarray, b: np.ndarray, n: np.ndarray,
@@ -74,7 +76,8 @@ def manning_q(Y: np.ndarray, Wb: np.ndarray, Db: np.ndarray, b: np.ndarray, n: n
     """Manning discharge (m3/s) at depth ``Y`` (m), slope ``S`` (m/m), with ``R = A / W``."""
     A = area(Y, Wb, Db, b)
     R = A / width(Y, Wb, Db, b)
-    return A * R ** (2.0 / 3.0) * np.sqrt(S) / n
+    Q: np.ndarray = A * R ** (2.0 / 3.0) * np.sqrt(S) / n
+    return Q
 
 
 def depth_from_q(Q: np.ndarray, Wb: np.ndarray, Db: np.ndarray, b: np.ndarray, n: np.ndarray,
@@ -85,7 +88,8 @@ def depth_from_q(Q: np.ndarray, Wb: np.ndarray, Db: np.ndarray, b: np.ndarray, n
     ``Q n (b+1)^(5/3) Db^b / (Wb S^(1/2)) = Y^(b+5/3)``.
     """
     rhs = Q * n * (b + 1.0) ** (5.0 / 3.0) * Db**b / (Wb * np.sqrt(S))
-    return rhs ** (1.0 / (b + 5.0 / 3.0))
+    Y: np.ndarray = rhs ** (1.0 / (b + 5.0 / 3.0))
+    return Y
 
 
 def _runoff(regime: str, n_sub: int, doy: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -148,7 +152,7 @@ def hydraulics(net: Network, Q: np.ndarray, lateral: np.ndarray, rng: np.random.
     Dams (type 4) drop the surface by 6-12 m over their short reach; lakes
     (type 3) are wide and nearly flat.
     """
-    R = Q.shape[0]
+    R: int = Q.shape[0]
     rtype = net.rtype
     n = rng.uniform(0.025, 0.045, R)
     b = rng.uniform(0.18, 0.35, R)

@@ -4,16 +4,24 @@ A basin is a "Y": two tributary chains join at a junction and a main stem
 carries their sum to the outlet (a basin without tributaries is a single
 chain).  Reaches are numbered from the outlet upstream (SWORD ids grow
 upstream), nodes ~200 m apart and numbered from the downstream end of their
-reach.  Ids follow contracts.md section 3: reach ``CBBBBBRRRRT``, node
-``CBBBBBRRRRNNNT`` with the node's first ten digits those of its reach and the
-same type digit T.
+reach.  Ids follow contracts.md section 3 (composed by :mod:`confluence_core.ids`):
+reach ``CBBBBBRRRRT``, node ``CBBBBBRRRRNNNT`` with the node's first ten digits
+those of its reach and the same type digit T.
+
+The reaches and their topology are a :class:`confluence_core.network.RiverNetwork`
+(``Network.river``); :class:`Network` adds what only the generator needs
+(basins, segments, nodes, centerlines, positions, names).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import numpy as np
+from confluence_core.ids import node_ids_of, reach_id_of
+from confluence_core.network import RiverNetwork
 
 #: Mean node spacing (m), as in SWORD.
 NODE_SPACING = 200.0
@@ -61,6 +69,10 @@ class BasinSpec:
     def basin_id(self) -> int:
         return self.digit * 1000 + self.code
 
+    def level6_basin(self, sub: int) -> int:
+        """The level-6 basin ``CBBBBB`` of sub-basin ``sub`` (two digits) of this basin."""
+        return self.basin_id * 100 + sub
+
     @property
     def n_reaches(self) -> int:
         return self.main + self.trib_a + self.trib_b
@@ -68,22 +80,22 @@ class BasinSpec:
 
 @dataclass
 class Network:
-    """All reaches and nodes of a world, arrays aligned by reach (r) or node (k)."""
+    """The generator's world: its river network plus basins, nodes, centerlines and positions.
+
+    Arrays are aligned by reach (r, the order of ``river.reach_id``) or node (k).
+    """
 
     # reaches
-    reach_id: np.ndarray  # int64 [R]
+    river: RiverNetwork  # reach ids, SWORD up/dn ids, dist_out (m, at the upstream end)
     continent: np.ndarray  # str [R]
     basin: np.ndarray  # int [R] (4-digit basin id)
     basin_index: np.ndarray  # int [R] (index into specs)
     rtype: np.ndarray  # int [R]
     segment: np.ndarray  # int [R]: 0 main, 1 trib a, 2 trib b
     river_name: np.ndarray  # str [R]
-    up: np.ndarray  # int [R, 4] reach indices, -1 none
-    dn: np.ndarray  # int [R, 4] reach indices, -1 none
     n_nodes: np.ndarray  # int [R]
     node_start: np.ndarray  # int [R]
     length: np.ndarray  # m [R]
-    dist_out: np.ndarray  # m [R], at the upstream end
     lon: np.ndarray  # reach centre (degrees) [R]
     lat: np.ndarray
     east: np.ndarray  # centre in basin metres [R]
@@ -105,31 +117,39 @@ class Network:
 
     @property
     def n_reaches(self) -> int:
-        return int(self.reach_id.size)
+        return self.river.n
+
+    @property
+    def reach_id(self) -> np.ndarray:
+        """Reach ids (int64 [R])."""
+        return self.river.reach_id
+
+    @property
+    def dist_out(self) -> np.ndarray:
+        """Distance to the outlet at the reach's upstream end (m [R])."""
+        return self.river.dist_out
+
+    @cached_property
+    def up(self) -> np.ndarray:
+        """Upstream reaches as reach indices [R, 4], -1 for none."""
+        return self.river.up_index()
+
+    @cached_property
+    def dn(self) -> np.ndarray:
+        """Downstream reaches as reach indices [R, 4], -1 for none."""
+        return self.river.dn_index()
 
     def up_ids(self) -> np.ndarray:
-        """Upstream reach ids [R, 4], 0 for none (SWORD convention)."""
-        return np.where(self.up >= 0, self.reach_id[np.maximum(self.up, 0)], 0)
+        """Upstream reach ids [R, 4], 0 for none (SWORD ``rch_id_up``)."""
+        return self.river.up
 
     def dn_ids(self) -> np.ndarray:
-        """Downstream reach ids [R, 4], 0 for none."""
-        return np.where(self.dn >= 0, self.reach_id[np.maximum(self.dn, 0)], 0)
+        """Downstream reach ids [R, 4], 0 for none (SWORD ``rch_id_dn``)."""
+        return self.river.dn
 
     def topo_order(self) -> np.ndarray:
         """Reach indices ordered so that every reach comes after all its upstream reaches."""
         return np.lexsort((-self.dist_out, self.basin_index))
-
-
-def reach_id_of(digit: int, code: int, sub: int, number: int, rtype: int) -> int:
-    """Compose ``CBBBBBRRRRT``: C, basin code (3 digits) + sub-basin (2), reach number, type."""
-    return int(f"{digit}{code:03d}{sub:02d}{number:04d}{rtype}")
-
-
-def node_id_of(reach_id: int, number: np.ndarray) -> np.ndarray:
-    """Node ids ``CBBBBBRRRRNNNT`` of node numbers ``number`` (1-based) of ``reach_id``."""
-    head = reach_id // 10  # CBBBBBRRRR
-    rtype = reach_id % 10
-    return head * 10_000 + np.asarray(number, dtype=np.int64) * 10 + rtype
 
 
 def build(specs: list[BasinSpec], rng: np.random.Generator, node_range: tuple[int, int]) -> Network:
@@ -143,7 +163,7 @@ def build(specs: list[BasinSpec], rng: np.random.Generator, node_range: tuple[in
         Inclusive range of node counts of type-1 reaches (dam reaches get 10,
         lake reaches 40).
     """
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []  # reach fields, and the row numbers of its neighbours ("up", "dn")
     for b, spec in enumerate(specs):
         # segments: (segment, count); main first (outlet upward), then tributaries
         segs = [(0, spec.main), (1, spec.trib_a), (2, spec.trib_b)]
@@ -160,8 +180,8 @@ def build(specs: list[BasinSpec], rng: np.random.Generator, node_range: tuple[in
                     nn = 40
                 else:
                     nn = int(rng.integers(node_range[0], node_range[1] + 1))
-                row = {"basin_index": b, "segment": seg, "pos": i, "rtype": rtype, "n_nodes": nn,
-                       "reach_id": reach_id_of(spec.digit, spec.code, 10, number, rtype)}
+                row: dict[str, Any] = {"basin_index": b, "segment": seg, "pos": i, "rtype": rtype, "n_nodes": nn,
+                       "reach_id": reach_id_of(spec.level6_basin(10), number, rtype)}
                 if i == 0:
                     seg_first[seg] = len(rows)
                 seg_last[seg] = len(rows)
@@ -214,10 +234,10 @@ def build(specs: list[BasinSpec], rng: np.random.Generator, node_range: tuple[in
             amp = rng.uniform(300.0, 900.0)
             wavelength = rng.uniform(6000.0, 12000.0)
             s_edges = np.concatenate([[0.0], np.cumsum(length[members])])
-            for j, r in enumerate(members):
-                k0, nn = node_start[r], n_nodes[r]
-                s_node = s_edges[j] + (np.arange(nn) + 0.5) * node_len_r[r]
-                s_cl = s_edges[j] + (np.arange(2 * nn) + 0.5) * node_len_r[r] / 2
+            for j, m in enumerate(members):  # m: a reach row (numpy integer)
+                k0, nn = node_start[m], n_nodes[m]
+                s_node = s_edges[j] + (np.arange(nn) + 0.5) * node_len_r[m]
+                s_cl = s_edges[j] + (np.arange(2 * nn) + 0.5) * node_len_r[m] / 2
                 for s, e_out, n_out in ((s_node, node_east, node_north), (s_cl, cl_east, cl_north)):
                     along_e, along_n = np.sin(ang), np.cos(ang)
                     wig = amp * np.sin(2 * np.pi * s / wavelength)
@@ -230,13 +250,13 @@ def build(specs: list[BasinSpec], rng: np.random.Generator, node_range: tuple[in
                         e_out[2 * k0 : 2 * (k0 + nn)] = pos_e
                         n_out[2 * k0 : 2 * (k0 + nn)] = pos_n
                 node_dist[k0 : k0 + nn] = d0 + s_node
-                dist_out[r] = d0 + s_edges[j + 1]
+                dist_out[m] = d0 + s_edges[j + 1]
             end = s_edges[-1]
             wig_end = amp * np.sin(2 * np.pi * end / wavelength)
-            top = (e0 + end * np.sin(ang) + wig_end * np.cos(ang),
-                   n0 + end * np.cos(ang) - wig_end * np.sin(ang), d0 + end)
+            seg_top = (e0 + end * np.sin(ang) + wig_end * np.cos(ang),
+                       n0 + end * np.cos(ang) - wig_end * np.sin(ang), d0 + end)
             if seg == 0:
-                start[1] = start[2] = top
+                start[1] = start[2] = seg_top
     lat0 = np.array([specs[b].lat for b in basin_index])
     lon0 = np.array([specs[b].lon for b in basin_index])
 
@@ -254,18 +274,20 @@ def build(specs: list[BasinSpec], rng: np.random.Generator, node_range: tuple[in
     lon, lat = to_lonlat(east, north, np.arange(R))
 
     node_id = np.concatenate([
-        node_id_of(rows[r]["reach_id"], np.arange(1, n_nodes[r] + 1)) for r in range(R)
+        node_ids_of(rows[r]["reach_id"], np.arange(1, n_nodes[r] + 1)) for r in range(R)
     ])
     names = {0: "", 1: " North Fork", 2: " South Fork"}
     river_name = np.array([f"{specs[rows[r]['basin_index']].name} River{names[rows[r]['segment']]}"
                            for r in range(R)], dtype=object)
+    river = RiverNetwork.from_indices(np.array([row["reach_id"] for row in rows], dtype=np.int64), up, dn,
+                                      dist_out=dist_out, source="demo generator")
     return Network(
-        reach_id=np.array([row["reach_id"] for row in rows], dtype=np.int64),
+        river=river,
         continent=np.array([specs[b].continent for b in basin_index], dtype=object),
         basin=np.array([specs[b].basin_id for b in basin_index], dtype=np.int64),
         basin_index=basin_index, rtype=np.array([row["rtype"] for row in rows], dtype=np.int64),
-        segment=segment, river_name=river_name, up=up, dn=dn, n_nodes=n_nodes, node_start=node_start,
-        length=length, dist_out=dist_out, lon=lon, lat=lat, east=east, north=north,
+        segment=segment, river_name=river_name, n_nodes=n_nodes, node_start=node_start,
+        length=length, lon=lon, lat=lat, east=east, north=north,
         node_id=node_id, node_reach=node_reach, node_lon=node_lon, node_lat=node_lat,
         node_east=node_east, node_north=node_north, node_dist_out=node_dist, node_length=node_length,
         cl_lon=cl_lon, cl_lat=cl_lat, cl_node=cl_node, specs=specs,

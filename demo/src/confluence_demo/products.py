@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import netCDF4
 import numpy as np
 from confluence_core import ncio, sos, sword
 from confluence_core.atomic import write_text
@@ -72,8 +73,8 @@ def sword_priors(net: Network, hyd: Hydraulics, facc: np.ndarray, rng: np.random
     )
 
 
-def _strings(group: object, name: str, values: Sequence[str], dims: tuple[str, ...]) -> None:
-    var = group.createVariable(name, str, dims)  # type: ignore[attr-defined]
+def _strings(group: netCDF4.Dataset, name: str, values: Sequence[str] | np.ndarray, dims: tuple[str, ...]) -> None:
+    var = group.createVariable(name, str, dims)
     var[:] = np.asarray(values, dtype=object)
 
 
@@ -228,9 +229,11 @@ def make_gauges(net: Network, Q: np.ndarray, cont: str, n_sos: int, n_extra: int
     return Gauges(agency, reach, site, cal, np.round(q, 3), in_sos)
 
 
-def model_priors(Q: np.ndarray, dates: np.ndarray, rng: np.random.Generator) -> tuple[dict, np.ndarray]:
+def model_priors(Q: np.ndarray, dates: np.ndarray,
+                 rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Model flow statistics biased like real priors; returns (stats, multiplicative bias per reach)."""
-    bias = rng.lognormal(0.0, PRIOR_BIAS_SIGMA, Q.shape[0])
+    R: int = Q.shape[0]
+    bias = rng.lognormal(0.0, PRIOR_BIAS_SIGMA, R)
     q_model = Q * bias[:, None] * rng.lognormal(0.0, 0.15, Q.shape)
     return flow_stats(q_model, dates), bias
 
@@ -290,10 +293,11 @@ def write_sos(path: Path, cont: str, net: Network, stats: dict[str, np.ndarray],
                        attrs={"units": "days since 0001-01-01"})
         gstats = flow_stats(g.q[gs], dates) if G else None
         for name in ("mean_q", "min_q", "max_q", "two_year_return_q"):
-            ncio.write_var(ag, f"{A}_{name}", gstats[name] if G else [], (gd,), attrs=q_units)
-        ncio.write_var(ag, f"{A}_monthly_q", gstats["monthly_q"] if G else np.zeros((0, 12)),
+            ncio.write_var(ag, f"{A}_{name}", gstats[name] if gstats is not None else [], (gd,), attrs=q_units)
+        ncio.write_var(ag, f"{A}_monthly_q", gstats["monthly_q"] if gstats is not None else np.zeros((0, 12)),
                        (gd, sos.MONTH_DIM), attrs=q_units)
-        ncio.write_var(ag, f"{A}_flow_duration_q", gstats["flow_duration_q"] if G else np.zeros((0, 20)),
+        ncio.write_var(ag, f"{A}_flow_duration_q",
+                       gstats["flow_duration_q"] if gstats is not None else np.zeros((0, 20)),
                        (gd, sos.PROB_DIM), attrs=q_units)
         ncio.write_var(ag, f"{A}_CAL", g.cal[gs], (gd,), "i4")
 

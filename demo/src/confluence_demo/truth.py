@@ -50,7 +50,7 @@ def write_truth(path: Path, net: Network, hyd: Hydraulics, obs: Observations, fa
         ]
         for name, data, dtype, units in rows:
             ncio.write_var(g, name, data, ("reach",), dtype, attrs={"units": units} if units else None)
-        up = np.where(net.up >= 0, net.reach_id[np.maximum(net.up, 0)], 0)
+        up = net.up_ids()
         ds.createDimension("four", 4)
         ncio.write_var(g, "rch_id_up", up, ("reach", "four"), "i8")
         for name, data, units in (("q", hyd.Q, "m3/s"), ("lateral_q", hyd.lateral, "m3/s"),

@@ -6,6 +6,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from confluence_core import jsonio, sos, sword
@@ -193,7 +194,7 @@ def _renumber(spec: network.BasinSpec, i: int) -> network.BasinSpec:
 
 
 def _manifest(info: WorldInfo, net: network.Network, sched: observe.Schedule, written: list[gr.Granule],
-              gauges: list[products.Gauges]) -> dict:
+              gauges: list[products.Gauges]) -> dict[str, Any]:
     rid = [str(v) for v in net.reach_id]
     conts: dict[str, dict[str, list[str]]] = {}
     for r, c in enumerate(net.continent):

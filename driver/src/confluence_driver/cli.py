@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 
 import click
+from confluence_core import workflow as wf
 from confluence_core.errors import ConfluenceError
 
 from . import __version__
-from . import workflow as wf
 from .data import HYDROCRON, prepare_data, run_environment
 from .runner import LocalRunner, RunFolder, StepFailedError, describe, image_tag
 
@@ -52,9 +53,16 @@ def steps(workflow_file: str | None) -> None:
 @main.command()
 @click.option("--workflow", "workflow_file", type=click.Path(dir_okay=False), help="Another workflow table.")
 def images(workflow_file: str | None) -> None:
-    """Print `image<TAB>path` for every image of the workflow (used by `make build`)."""
-    for image, path in _load(workflow_file).images().items():
-        click.echo(f"{image}\t{path}")
+    """Print `image<TAB>path<TAB>command` for every image of the workflow (used by `make build`).
+
+    The command (a JSON list) is that of the image's first row: the image's default command.
+    """
+    first: dict[str, wf.Step] = {}
+    for s in _load(workflow_file).steps:
+        if first.setdefault(s.image, s).path != s.path:
+            _fail(ConfluenceError(f"image {s.image!r} has two paths: {first[s.image].path} and {s.path}"))
+    for image, s in first.items():
+        click.echo(f"{image}\t{s.path}\t{json.dumps(list(s.command))}")
 
 
 def _reaches(values: tuple[str, ...]) -> set[str] | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
-from confluence_core import atomic
+import numpy as np
+import pandas as pd
+from confluence_core import atomic, tables
 from confluence_core.errors import ConfluenceError, InputError
 
 from .runner import RunFolder
@@ -115,7 +116,7 @@ def run_environment(folder: RunFolder, source: str | None, reach_ids: set[str] |
     """
     env: dict[str, str] = {}
     notes: list[str] = []
-    live = bool(source) and source.lower() == HYDROCRON
+    live = source is not None and source.lower() == HYDROCRON
     ids = hydrocron_reaches(source, reach_ids)
     if live:
         if not ids:
@@ -149,18 +150,17 @@ def parse_gauge_reaches(values: tuple[str, ...]) -> dict[str, list[str]]:
     return out
 
 
-def _column(names: list[str], *candidates: str) -> int | None:
-    for c in candidates:
-        if c in names:
-            return names.index(c)
-    return None
+def _first_bad(*checks: np.ndarray) -> tuple[int, int] | None:
+    """(row, check) of the first row failing any check (``True`` = bad), checks in the order given; None if none."""
+    hits = [(int(np.flatnonzero(bad)[0]), k) for k, bad in enumerate(checks) if bad.any()]
+    return min(hits) if hits else None
 
 
 def write_gauges(src: Path, dest: Path, site_reaches: dict[str, list[str]], run_reaches: list[str]
                  ) -> tuple[int, int, str]:
     """Convert a gauge file to the priors CSV ``agency,site,reach_id,date,discharge_cms,cal`` (cal 0).
 
-    Accepted inputs (header names, any order):
+    Accepted inputs (header names, any order), read with pandas:
 
     - ``site,reach_id,date,discharge_cms`` (also ``discharge`` or ``q_cms`` for the flow, in m3/s;
       optional ``agency``, default ``GAUGE``);
@@ -172,58 +172,56 @@ def write_gauges(src: Path, dest: Path, site_reaches: dict[str, list[str]], run_
     one reach per gauge).  Returns (gauge series, rows, how sites were mapped).
     """
     try:
-        with src.open(newline="", encoding="utf-8-sig") as fh:
-            rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
-    except OSError as exc:
+        table = tables.read_text_table(src)
+    except (OSError, UnicodeDecodeError, csv.Error, pd.errors.ParserError) as exc:
         raise InputError(f"gauge file unreadable ({exc})", src) from None
-    if len(rows) < 2:
+    if table is None or table.rows.empty:
         raise InputError("gauge file has no data rows", src)
-    names = [h.strip().lower() for h in rows[0]]
-    i_site = _column(names, "site", "site_no")
-    i_date = _column(names, "date", "time_local")
-    i_reach = _column(names, "reach_id")
-    i_q = _column(names, "discharge_cms", "discharge", "q_cms")
-    i_cfs = _column(names, "discharge_cfs")
-    i_agency = _column(names, "agency")
+    names = [h.lower() for h in table.header]
+    i_site = table.column("site", "site_no")
+    i_date = table.column("date", "time_local")
+    i_reach = table.column("reach_id")
+    i_q = table.column("discharge_cms", "discharge", "q_cms")
+    i_cfs = table.column("discharge_cfs")
+    i_agency = table.column("agency")
     if i_site is None or i_date is None or (i_q is None and i_cfs is None):
         raise InputError("gauge file needs columns site (or site_no), date (or time_local) and "
                          "discharge_cms / q_cms (m3/s) or discharge_cfs", src)
     usgs = "site_no" in names and i_reach is None
     if i_reach is None and not site_reaches and not run_reaches:
         raise InputError("gauge file has no reach_id column: give --gauge-reaches SITE=REACH_ID,...", src)
-    out = [["agency", "site", "reach_id", "date", "discharge_cms", "cal"]]
-    keys: set[tuple[str, str]] = set()
-    defaulted: set[str] = set()
-    for n, r in enumerate(rows[1:], start=2):
-        if len(r) != len(names):
-            raise InputError(f"line {n}: {len(r)} fields, the header has {len(names)}", src)
-        site, date = r[i_site].strip(), r[i_date].strip()[:10]
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
-            raise InputError(f"line {n}: date {r[i_date]!r} is not YYYY-MM-DD", src)
-        text = r[i_q].strip() if i_q is not None else r[i_cfs].strip()
-        try:
-            q = float(text) if text and text.lower() not in ("na", "nan") else float("nan")
-        except ValueError:
-            raise InputError(f"line {n}: discharge {text!r} is not a number", src) from None
-        if i_q is None:
-            q *= CFS_TO_CMS
-        agency = "USGS" if usgs else (r[i_agency].strip() if i_agency is not None else "GAUGE")
-        if i_reach is not None:
-            reaches = [r[i_reach].strip()]
-        elif site in site_reaches:
-            reaches = site_reaches[site]
-        else:
-            reaches = run_reaches
-            defaulted.add(site)
-        for rid in reaches:
-            name = site if len(reaches) == 1 else f"{site}_{rid}"
-            keys.add((agency, name))
-            out.append([agency, name, rid, date, repr(q), "0"])
-    unknown = sorted(set(site_reaches) - {r[i_site].strip() for r in rows[1:]})
+    rows = table.rows
+    site, date = rows[i_site], rows[i_date].str[:10]
+    text = rows[i_q if i_q is not None else i_cfs]
+    absent = (text == "") | text.str.lower().isin(("na", "nan"))
+    q = pd.to_numeric(text.where(~absent, "nan"), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = _first_bad(table.n_fields != len(names), ~date.str.fullmatch(r"\d{4}-\d{2}-\d{2}").to_numpy(),
+                     np.isnan(q) & ~absent.to_numpy())
+    if bad is not None:
+        i, check = bad
+        line = i + 2
+        reason = [f"{table.n_fields[i]} fields, the header has {len(names)}",
+                  f"date {rows[i_date].iloc[i]!r} is not YYYY-MM-DD",
+                  f"discharge {text.iloc[i]!r} is not a number"][check]
+        raise InputError(f"line {line}: {reason}", src)
+    if i_q is None:
+        q = q * CFS_TO_CMS
+    agency = "USGS" if usgs else (rows[i_agency] if i_agency is not None else "GAUGE")
+    if i_reach is not None:
+        reaches = rows[i_reach].map(lambda r: [r])
+    else:
+        reaches = site.map(lambda s: site_reaches.get(s, run_reaches))
+    out = pd.DataFrame({"agency": agency, "site": site, "reach_id": reaches, "date": date,
+                        "discharge_cms": [repr(float(x)) for x in q], "cal": "0"}).explode("reach_id")
+    out = out[out["reach_id"].notna()]  # a site mapped to no reach (none in the run) gives no row
+    several = reaches.str.len().reindex(out.index) != 1
+    out["site"] = out["site"].where(~several, out["site"] + "_" + out["reach_id"])
+    unknown = sorted(set(site_reaches) - set(site))
     if unknown:
         raise InputError(f"--gauge-reaches names site {unknown[0]} that is not in the file", src)
-    with atomic.atomic_path(dest) as tmp, tmp.open("w", newline="") as fh:
-        csv.writer(fh).writerows(out)
-    mapping = (f"sites {', '.join(sorted(defaulted))} mapped to every reach of the run "
+    with atomic.atomic_path(dest) as tmp:
+        out.to_csv(tmp, index=False, lineterminator="\r\n")
+    defaulted = sorted(set(site[~site.isin(site_reaches)])) if i_reach is None else []
+    mapping = (f"sites {', '.join(defaulted)} mapped to every reach of the run "
                f"({len(run_reaches)}); choose with --gauge-reaches" if defaulted else "reaches as given")
-    return len(keys), len(out) - 1, mapping
+    return len(out[["agency", "site"]].drop_duplicates()), len(out), mapping

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from confluence_core.errors import ConfluenceError
+from confluence_core.ids import is_river
 from confluence_core.jsonio import read_json
-
-from .workflow import Step
+from confluence_core.workflow import Step
 
 
 @dataclass(frozen=True)
@@ -74,13 +74,29 @@ def _child(fanout: str, index: int, entry: Any) -> Child:
     raise ValueError(fanout)
 
 
-def expected_outputs(step: Step, child: Child, root: Path) -> list[Path]:
-    """Paths the child must have written (patterns of the step's ``outputs``)."""
+def _rivers(reach_ids: tuple[str, ...]) -> list[str]:
+    out = []
+    for r in reach_ids:
+        try:
+            if is_river(r):
+                out.append(r)
+        except ValueError:  # not an 11-digit id: no flow-law output is expected for it
+            continue
+    return out
+
+
+def expected_outputs(step: Step, child: Child, root: Path, sword_version: str = "16",
+                     optional: bool = False) -> list[Path]:
+    """Paths the child declares (the step's ``outputs`` patterns, expanded for this child).
+
+    Required outputs by default; with ``optional`` True the optional ones (``?`` in the table)
+    instead: those are checked only when they exist.
+    """
+    fields = {**child.fields, "sword_version": sword_version}
+    rivers = _rivers(child.reach_ids)
     paths = []
-    for spec in step.outputs:
-        volume, pattern = spec.split(":", 1)
-        if "{reach_id}" in pattern and "reach_id" not in child.fields:
-            paths += [root / volume / pattern.format(**child.fields, reach_id=r) for r in child.reach_ids]
-        else:
-            paths.append(root / volume / pattern.format(**child.fields))
+    for out in step.outputs:
+        if out.optional != optional:
+            continue
+        paths += [root / out.volume / p for p in out.expand(fields, child.reach_ids, rivers)]
     return paths

@@ -12,19 +12,21 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from confluence_core.atomic import is_partial
 from confluence_core.errors import ConfluenceError
 from confluence_core.ids import CONTINENTS
 from confluence_core.index import ARRAY_INDEX_ENV
 from confluence_core.jsonio import read_json, write_json
+from confluence_core.sword import DEFAULT_VERSION
 from confluence_core.volumes import VOLUMES
+from confluence_core.workflow import SWORD_VERSION_ENV, TABLE_ENV, Step, Workflow
 
 from . import __version__
 from .engines import Engine, JobResult, JobSpec
 from .fanout import Child, children, expected_outputs
-from .progress import Progress
-from .workflow import Step, Workflow
+from .progress import StepProgress
 
 IMAGE_PREFIX = "confluence"
 #: Volumes that are links to folders given by the user, not folders of the run.
@@ -46,7 +48,7 @@ class RunFolder:
         self.root = Path(self.root).absolute()
 
     def volume(self, name: str) -> Path:
-        return self.root / VOLUMES[name]
+        return self.root / name
 
     def create(self) -> None:
         for name in VOLUMES:
@@ -167,7 +169,7 @@ class LocalRunner:
         report = StepReport(step, total=len(kids))
         todo = [c for c in kids if self.force or not self.is_done(step, c)]
         report.skipped = len(kids) - len(todo)
-        progress = Progress(label, len(kids))
+        progress = StepProgress(label, len(kids))
         started = time.monotonic()
         progress.update(skipped=report.skipped)
         resource = self.workflow.resources[step.resources]
@@ -177,7 +179,7 @@ class LocalRunner:
             self.marker_path(step, child).unlink(missing_ok=True)
             result = self.engine.run(self.spec(step, child, resource.timeout_s))
             if result.ok:
-                missing = [p for p in expected_outputs(step, child, self.folder.root) if not p.exists()]
+                missing = [p for p in self.outputs(step, child) if not p.exists()]
                 if missing:
                     result.returncode = 1
                     result.reason = f"exited 0 but did not write {', '.join(map(str, missing[:3]))}"
@@ -204,8 +206,11 @@ class LocalRunner:
             "CONFLUENCE_RUN_ID": self.run_id,
             "CONFLUENCE_ENGINE": self.engine.name,
             "MPLCONFIGDIR": "/tmp",
+            **step.environment(),
             **self.env,
         }
+        if not self.workflow.packaged:
+            env[TABLE_ENV] = self.workflow.source
         return JobSpec(
             step=step.name, index=child.index, image=image_tag(step.image, self.version),
             command=step.command, env=env, mounts=mounts, run_dir=self.folder.root,
@@ -215,6 +220,11 @@ class LocalRunner:
     # -- resume -----------------------------------------------------------------------------
     def marker_path(self, step: Step, child: Child) -> Path:
         return self.folder.marker(step.name, child.index)
+
+    def outputs(self, step: Step, child: Child) -> list[Path]:
+        """The child's required outputs (the step's declared patterns, expanded)."""
+        version = self.env.get(SWORD_VERSION_ENV) or os.environ.get(SWORD_VERSION_ENV) or str(DEFAULT_VERSION)
+        return expected_outputs(step, child, self.folder.root, version)
 
     def is_done(self, step: Step, child: Child) -> bool:
         """A child is done when its marker names the same entry and its outputs exist."""
@@ -226,7 +236,7 @@ class LocalRunner:
                 return False
         except ConfluenceError:
             return False
-        return all(p.exists() for p in expected_outputs(step, child, self.folder.root))
+        return all(p.exists() for p in self.outputs(step, child))
 
     # -- failures ---------------------------------------------------------------------------
     def sweep_partials(self, step: Step) -> None:
@@ -287,6 +297,7 @@ def describe(workflow: Workflow, steps: Sequence[Step], folder: RunFolder,
     return lines
 
 
-def load_record(folder: RunFolder) -> dict:
+def load_record(folder: RunFolder) -> dict[str, Any]:
     path = folder.root / "run.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    record: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    return record

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from confluence_core import workflow as wf
 from confluence_driver import __version__
-from confluence_driver import workflow as wf
 from confluence_driver.cli import main
 from confluence_driver.data import prepare_data
 from confluence_driver.runner import RunFolder, image_tag

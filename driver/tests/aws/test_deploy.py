@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from confluence_core import workflow as wf
 from confluence_core.errors import ConfluenceError
-from confluence_driver import workflow as wf
 from confluence_driver.aws.config import Aws, load_config
 from confluence_driver.aws.deploy import deploy, plan_definitions, push_images, push_plan
 from confluence_driver.cli import main

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from confluence_driver import workflow as wf
+from confluence_core import workflow as wf
 from confluence_driver.aws.config import Aws, load_config
 from confluence_driver.aws.records import RecordStore
 from confluence_driver.aws.submit import BatchRun, DirLists

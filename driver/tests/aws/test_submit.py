@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from confluence_core import workflow as wf
 from confluence_core.volumes import VOLUMES
-from confluence_driver import workflow as wf
 from confluence_driver.aws.submit import phases
 from confluence_driver.cli import main
 
@@ -28,7 +28,7 @@ WORKFLOW = Path(__file__).parent / "data" / "phases_workflow.toml"
 def deployed(tmp_path: Path, moto_simple: dict[str, Any]) -> dict[str, Any]:
     """Host volumes, a deployment file, job definitions registered for the small workflow."""
     root = tmp_path / "volumes"
-    for sub in VOLUMES.values():
+    for sub in VOLUMES:
         (root / sub).mkdir(parents=True, exist_ok=True)
     config = write_config(tmp_path / "deploy.toml", root)
     seed_ecr(moto_simple["ecr"], ["datagen", "combine_data", "prediagnostics", "flpe-momma", "validation"])

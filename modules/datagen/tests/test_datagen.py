@@ -1,21 +1,19 @@
-"""confluence-datagen on the simulated granules: local folder, S3 (moto) and CMR (local fake)."""
+"""confluence-datagen on the simulated granules: local folder, S3 (moto) and CMR (fake, see conftest.py)."""
 
 from __future__ import annotations
 
 import itertools
 import json
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any
 
 import netCDF4
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from confluence_datagen.cli import main
-from confluence_datagen.io import OUTPUT_NAMES
+from confluence_datagen.io import output_names
 
 DATA = Path(__file__).parent / "data"
 NA = 3  # index of na in continent.json
@@ -35,7 +33,7 @@ def load(mnt: Path, name: str) -> object:
 def test_local_source_writes_every_list(mnt: Path, source: Path) -> None:
     code, out = run("--index", str(NA))
     assert code == 0, out
-    for name in OUTPUT_NAMES:
+    for name in output_names():
         assert (mnt / "input" / f"{name}_na.json").is_file()
     reaches = load(mnt, "reaches_na")
     assert [r["reach_id"] for r in reaches] == REACHES
@@ -198,49 +196,24 @@ def test_s3_empty_prefix(mnt: Path, bucket: str) -> None:
     assert code == 1 and "s3://podaac/nothing/: no SWOT_L2_HR_RiverSP_*.zip granules" in out
 
 
-class FakeCmr(BaseHTTPRequestHandler):
-    """Serves the recorded CMR pages: page 1, then page 2 when CMR-Search-After is sent."""
-
-    requests: ClassVar[list[dict[str, str]]] = []
-
-    def do_GET(self) -> None:
-        FakeCmr.requests.append({"path": self.path, "after": self.headers.get("CMR-Search-After", "")})
-        after = self.headers.get("CMR-Search-After")
-        body = (DATA / ("cmr_page2.json" if after == '["token-page-2"]' else "cmr_page1.json")).read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        if not after:
-            self.send_header("CMR-Search-After", '["token-page-2"]')
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture()
-def cmr_url() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), FakeCmr)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    FakeCmr.requests = []
-    yield f"http://127.0.0.1:{server.server_port}/search/granules.umm_json"
-    server.shutdown()
-    server.server_close()
-
-
-def test_cmr_source_pages_and_reads_s3(mnt: Path, bucket: str, cmr_url: str) -> None:
-    code, out = run("--index", str(NA), "--source", "cmr", "--cmr-url", cmr_url, "--cmr-page-size", "6",
+def test_cmr_source_reads_s3(mnt: Path, bucket: str, cmr: Any) -> None:
+    """--source cmr: earthaccess searches the fake CMR of conftest.py (recorded pages), S3 (moto) is read."""
+    code, out = run("--index", str(NA), "--source", "cmr", "--cmr-url", cmr.root,
                     "--temporal-start", "2010-08-01T00:00:00Z", "--temporal-end", "2010-10-01T00:00:00Z")
     assert code == 0, out
-    assert len(FakeCmr.requests) == 2 and FakeCmr.requests[1]["after"] == '["token-page-2"]'
-    first = FakeCmr.requests[0]["path"]
-    assert "short_name=SWOT_L2_HR_RiverSP_2.0" in first and "temporal=2010-08-01T00" in first
-    assert "page_size=6" in first
+    query = cmr.requests[-1]["query"]
+    assert query["short_name"] == ["SWOT_L2_HR_RiverSP_2.0"] and query["temporal[]"][0].startswith("2010-08-01T00")
     s3_list = load(mnt, "s3_list_na")
     assert len(s3_list) == 10 and all(g.startswith("s3://podaac/") for g in s3_list)
     assert "has no s3:// link" in out  # the recorded page holds one HTTPS-only granule
     assert len(load(mnt, "reaches_na")) == 11
+
+
+def test_cmr_failure_is_one_line(mnt: Path, cmr: Any) -> None:
+    cmr.failures = [(503, "busy")] * 4
+    code, out = run("--index", str(NA), "--source", "cmr", "--cmr-url", cmr.root)
+    assert code == 1
+    assert f"{cmr.root}: CMR search failed: HTTP 503 Service Unavailable" in out
 
 
 def test_recorded_pages_are_cmr_umm_json() -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import shutil
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -76,28 +74,16 @@ def test_json_wrapped_answer(kobuk: Path) -> None:
 
 
 @pytest.fixture()
-def server(kobuk: Path) -> Iterator[str]:
+def server(kobuk: Path, local_http: Callable[..., str]) -> str:
     """A local HTTP server: Kobuk reaches answer their recorded CSV, others the recorded 400."""
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            rid = self.path.split("feature_id=")[1].split("&")[0]
-            path = kobuk / f"{rid}.csv"
-            status, body = (200, path.read_bytes()) if path.exists() else (
-                400, (DATA / "400_unknown_reach.json").read_bytes())
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str) -> tuple[int, dict[str, str], bytes]:
+        recorded = kobuk / f"{path.split('feature_id=')[1].split('&')[0]}.csv"
+        if recorded.exists():
+            return 200, {}, recorded.read_bytes()
+        return 400, {}, (DATA / "400_unknown_reach.json").read_bytes()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/hydrocron/v1/timeseries"
-    httpd.shutdown()
+    return local_http(answer) + "/hydrocron/v1/timeseries"
 
 
 def test_live_path_over_http_other_reaches_go_on(server: str, mnt: Path) -> None:
@@ -177,11 +163,43 @@ def test_mean_flow_prior_on_pepsi1_rivers(shared_data: Path) -> None:
     assert np.median(np.abs(log_ratio)) == pytest.approx(0.62, abs=0.01)
 
 
-def test_reach_ids_and_topology(tmp_path: Path) -> None:
+def test_reach_ids(tmp_path: Path) -> None:
     f = tmp_path / "ids.txt"
     f.write_text("81320300021\n81320300011, 81320300041\n")
     assert hc.parse_reach_ids(str(f)) == [81320300011, 81320300021, 81320300041]
     with pytest.raises(Exception, match="not an 11-digit"):
         hc.parse_reach_ids("8132030001")
-    net = hc.network([81320300011, 81320300021, 81320300041])
-    assert net.up[:, 0].tolist() == [81320300021, 0, 0] and net.dn[:, 0].tolist() == [0, 81320300011, 0]
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("reach_id,time_str,wse\n81320300011,2024-07-01T00:00:00Z,1.0,2.0,3.0\n", "malformed CSV: line 2 has 5 fields"),
+    ("reach_id,time_str,wse\n\n81320300011,2024-07-01T00:00:00Z,1.0\n81320300011,2024-07-02T00:00:00Z\n",
+     "malformed CSV: line 3 has 2 fields, the header 3"),
+    ("reach_id,time_str\n81320300011,2024-07-01T00:00:00\n", "line 2: time_str '2024-07-01T00:00:00' is not "
+                                                            "YYYY-MM-DDThh:mm:ssZ"),
+    ("reach_id,time_str,reach_q\n81320300011,2024-07-01T00:00:00Z,abc\n", "line 2: reach_q 'abc' is not a number"),
+    ("reach_id,time_str,width_units\n81320300011,2024-07-01T00:00:00Z,km\n",
+     "line 2: column width_units says 'km', the contract unit of width is 'm'"),
+    ("reach_id,wse\n81320300011,1.0\n", "malformed CSV: no column time_str in the header"),
+    ("reach_id,time_str\n81320300012,2024-07-01T00:00:00Z\n", r"the response holds reach ids \['81320300012'\]"),
+    (" \n\n", r"empty response \(no header, no rows\)"),
+])
+def test_check_response_reasons(text: str, reason: str) -> None:
+    with pytest.raises(hc.HydrocronError, match=f"r.csv: reach 81320300011: {reason}"):
+        hc.check_response(text, 81320300011, "r.csv")
+
+
+def test_check_response_fills_placeholders_and_blank_lines() -> None:
+    text = (" , ,\nreach_id,time_str,width,reach_q,cycle_id,width_units,river_name\n"
+            "81320300011,2024-07-22T00:00:00.5Z,-999999999999.0,,18,m,Kobuk River\n\n"
+            "81320300011,no_data,-999999999999.0,-999,-99999999,m,no_data\n"
+            "81320300011,2024-07-01T00:00:00Z, 310.5 ,1,17,m,Kobuk River\n")
+    rec = hc.check_response(text, 81320300011, "r.csv")
+    assert (rec.n_rows, rec.n_placeholder) == (3, 1)
+    assert rec.time.tolist() == [773107200.0, 774921600.5]  # s since 2000-01-01, in time order
+    np.testing.assert_array_equal(rec.width, [310.5, np.nan])
+    np.testing.assert_array_equal(rec.reach_q, [1.0, np.nan])
+    assert rec.columns["cycle_id"].tolist() == [17.0, 18.0] and "width_units" not in rec.columns
+    assert np.isnan(rec.columns["river_name"]).all()  # a text column: no numbers, no error
+    assert rec.lines.tolist() == [4, 2] and rec.units == {"width": "m"}
+    assert np.isnan(rec.area_total).all() and rec.text == text

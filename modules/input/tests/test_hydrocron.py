@@ -45,8 +45,8 @@ def test_wrong_unit_names_the_column(tmp_path: Path, kobuk: Path) -> None:
     head = lines[0].split(",")
     k = head.index("width_units")
     bad = [lines[0]] + [",".join(f if i != k else "km" for i, f in enumerate(r.split(","))) for r in lines[1:]]
-    with pytest.raises(InputError, match="reach 81320300021: column width_units says 'km', the contract unit "
-                                         "of width is 'm'"):
+    with pytest.raises(InputError, match="reach 81320300021: line 2: column width_units says 'km', the contract "
+                                         "unit of width is 'm'"):
         hydrocron.read_reach_csv("\n".join(bad), 81320300021, "x.csv")
 
 
@@ -55,7 +55,8 @@ def test_wrong_unit_names_the_column(tmp_path: Path, kobuk: Path) -> None:
     ("reach_id,time_str,wse\n81320300071,2024-01-01T00:00:00Z\n", "malformed CSV: line 2 has 2 fields"),
     ("reach_id,time_str,wse\n81320300071,no_data,-999999999999.0\n", "all 1 rows are no_data placeholders"),
     ("reach_id,time_str,wse\n81320300071,yesterday,3.0\n", "line 2: time_str 'yesterday' is not"),
-    ("reach_id,wse\n81320300071,3.0\n", "malformed CSV: no time_str column"),
+    ("reach_id,wse\n81320300071,3.0\n", "malformed CSV: no column time_str in the header"),
+    ("reach_id,time_str,wse\n81320300071,2024-01-01T00:00:00Z,high\n", "line 2: wse 'high' is not a number"),
 ])
 def test_bad_csv_one_clear_error(text: str, reason: str) -> None:
     with pytest.raises(InputError, match=f"reach 81320300071: {reason}"):
@@ -80,3 +81,20 @@ def test_pass_ids_when_the_answer_has_them() -> None:
     s = hydrocron.read_reach_csv(text, 81320300011, "r.csv")
     assert s.obs.tolist() == [17301, 17330]
     assert s.reach["width"].tolist() == [310.0, 300.0]
+
+
+def test_repeated_pass_keeps_the_last_row() -> None:
+    text = ("reach_id,time_str,width\n81320300011,2024-07-02T00:00:00Z,300.0\n"
+            "81320300011,2024-07-01T00:00:00Z,310.0\n81320300011,2024-07-02T00:00:00Z,320.0\n")
+    s = hydrocron.read_reach_csv(text, 81320300011, "r.csv")
+    assert s.reach["width"].tolist() == [310.0, 320.0]
+    assert s.reach["time_str"].tolist() == ["2024-07-01T00:00:00Z", "2024-07-02T00:00:00Z"]
+
+
+def test_every_numeric_field_written_is_checked_as_a_number() -> None:
+    """The reader rejects a non-number in every numeric field input writes (not only turns it to fill)."""
+    from confluence_core.hydrocron import NUMERIC
+    from confluence_input import schema
+
+    written = {name for name, _, _ in schema.REACH_VARS + schema.EXTRA_REACH} - {"reach_id", "time_str"}
+    assert written <= NUMERIC

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import click
 import netCDF4
 import numpy as np
 import pytest
@@ -21,8 +24,8 @@ FLOAT_FILL = -999999999999.0
 R = 74269800011  # the reference file's reach
 
 
-def invoke(cmd: object, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cmd, list(args))  # type: ignore[arg-type]
+def invoke(cmd: click.Command, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cmd, list(args))
     return result.exit_code, result.output
 
 
@@ -136,9 +139,9 @@ def test_each_granule_read_once(mnt: Path, source: Path, monkeypatch: pytest.Mon
     calls: list[str] = []
     real = riversp.read_granule
 
-    def counting(path: object, *args: object, **kwargs: object) -> object:
+    def counting(path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> Any:
         calls.append(str(path))
-        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+        return real(path, *args, **kwargs)
 
     monkeypatch.setattr(riversp, "read_granule", counting)
     code, out = invoke(input_main, "--index", "0")

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 from confluence_core import jsonio, ncio
+from confluence_core import network as nw
 from confluence_core.volumes import MOUNT_ENV, VOLUMES
 from confluence_moi import integrate as ig
-from confluence_moi import network as nw
 
 BASIN = 7426
 N_ALGOS = 6
@@ -54,7 +54,7 @@ def tree(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.n
 
 def bench_science(n: int, repeat: int, rng: np.random.Generator) -> dict[str, float]:
     rid, down, facc, q_true = tree(n, rng)
-    net = nw.Network(rid, down, nw.lateral_share(down, facc))
+    net = nw.Drainage(rid, down, nw.lateral_share(down, facc))
     prior = q_true * rng.lognormal(0.0, 0.4, n)
     obs = []
     for _ in range(N_ALGOS):
@@ -81,7 +81,7 @@ def bench_science(n: int, repeat: int, rng: np.random.Generator) -> dict[str, fl
 
 def _write_world(mnt: Path, n: int, rng: np.random.Generator, nt: int = 40) -> dict:
     rid, down, facc, q_true = tree(n, rng)
-    for sub in VOLUMES.values():
+    for sub in VOLUMES:
         (mnt / sub).mkdir(parents=True, exist_ok=True)
     dn = np.zeros((4, n), dtype=np.int64)
     dn[0] = np.where(down >= 0, rid[np.maximum(down, 0)], 0)

@@ -55,7 +55,7 @@ class Truth:
 def setup_run(world: Path, mnt: Path, seed: int = 1, bias_sd: float = BIAS_SD,
               noise_sd: float = NOISE_SD) -> tuple[list[dict], Truth]:
     """Fill the run folder ``mnt`` from the demo world: SWORD, SoS, FLPE-like momma files, basin.json."""
-    for sub in VOLUMES.values():
+    for sub in VOLUMES:
         (mnt / sub).mkdir(parents=True, exist_ok=True)
     for kind in ("sword", "sos"):
         (mnt / "input" / kind).mkdir(parents=True, exist_ok=True)

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from confluence_core import network as nw
 from confluence_moi import integrate as ig
-from confluence_moi import network as nw
 
 
-def _chain(n: int, facc_step: float = 0.05) -> nw.Network:
+def _chain(n: int, facc_step: float = 0.05) -> nw.Drainage:
     """Reach 0 is the outlet, reach n-1 the headwater; facc grows downstream by ``facc_step``."""
     down = np.r_[-1, np.arange(n - 1)]
     facc = (1 + facc_step) ** -np.arange(n, dtype=float) * 1000.0
-    return nw.Network(np.arange(n) * 10 + 1, down, nw.lateral_share(down, facc))
+    return nw.Drainage(np.arange(n) * 10 + 1, down, nw.lateral_share(down, facc))
 
 
-def _y() -> tuple[nw.Network, np.ndarray]:
+def _y() -> tuple[nw.Drainage, np.ndarray]:
     down = np.array([-1, 0, 0])
     facc = np.array([1000.0, 600.0, 300.0])
-    return nw.Network(np.array([11, 21, 31]), down, nw.lateral_share(down, facc)), np.array([100.0, 60.0, 30.0])
+    return nw.Drainage(np.array([11, 21, 31]), down, nw.lateral_share(down, facc)), np.array([100.0, 60.0, 30.0])
 
 
 def test_reach_mean_spread_and_q_u() -> None:
@@ -71,7 +71,7 @@ def test_gauge_tight_prior_dominates_where_there_are_no_data() -> None:
 
 def test_component_without_information_is_missing() -> None:
     down = np.array([-1, 0, -1, 2])  # two chains
-    net = nw.Network(np.array([11, 21, 31, 41]), down, nw.lateral_share(down, np.array([2.0, 1.0, 2.0, 1.0])))
+    net = nw.Drainage(np.array([11, 21, 31, 41]), down, nw.lateral_share(down, np.array([2.0, 1.0, 2.0, 1.0])))
     res = ig.integrate(net, np.array([10.0, 9.0, np.nan, np.nan]), np.full(4, 0.4), np.full(4, np.nan),
                        np.full(4, np.nan))
     assert np.isfinite(res.q[:2]).all() and np.isnan(res.q[2:]).all()

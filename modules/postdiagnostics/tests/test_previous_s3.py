@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from click.testing import Result
 from confluence_postdiagnostics.previous import LocalPrevious, PreviousRun, S3Previous, open_previous
@@ -15,17 +14,9 @@ BUCKET = "confluence-previous"
 
 
 @pytest.fixture()
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def s3(moto_s3: Callable[[str], Any]) -> Any:
     """A mocked S3 with an empty bucket; fake credentials so nothing reaches AWS."""
-    from moto import mock_aws
-
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-west-2"}.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-west-2")
-        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
-        yield client
+    return moto_s3(BUCKET)
 
 
 def _upload(client: Any, root: Path, prefix: str) -> int:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from confluence_core import ncio
-from confluence_core.errors import InputError
+from confluence_core.errors import ConfluenceError, InputError
 from confluence_core.sos import date_to_qt
 from confluence_priors.sources import (
     CFS_TO_CMS,
@@ -18,8 +17,8 @@ from confluence_priors.sources import (
     NetcdfGaugeFile,
     NwisGauges,
     merge_series,
+    nwis_daily,
     open_gauge_file,
-    parse_nwis_dv,
 )
 from confluence_priors.stats import gauge_stats
 
@@ -92,26 +91,35 @@ def test_netcdf_archive_missing_variable(tmp_path: Path) -> None:
         NetcdfGaugeFile(path).load()
 
 
-class RecordedTransport:
-    """Serves the recorded NWIS response; remembers the request."""
+@pytest.fixture()
+def nwis_service(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Serve the recorded NWIS answer to dataretrieval at the HTTP level (httpx mock transport); the requests."""
+    httpx = pytest.importorskip("httpx")
+    from dataretrieval.transport import http
 
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, str]]] = []
+    raw = (DATA / "nwis_dv_15744500.json").read_bytes()
+    requests: list[Any] = []
 
-    def get_json(self, url: str, params: dict[str, str]) -> Any:
-        self.calls.append((url, params))
-        return json.loads((DATA / "nwis_dv_15744500.json").read_text())
+    def answer(request: Any) -> Any:
+        requests.append(request)
+        return httpx.Response(200, headers={"Content-Type": "application/json"}, stream=httpx.ByteStream(raw))
+
+    monkeypatch.setitem(http.HTTPX_DEFAULTS, "transport", httpx.MockTransport(answer))
+    return requests
 
 
-def test_nwis_recorded_response() -> None:
+# dataretrieval announces the removal of nwis.get_dv (2027-05-06) in favour of waterdata.get_daily
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_nwis_recorded_response(nwis_service: list[Any]) -> None:
     import datetime as dt
 
-    transport = RecordedTransport()
-    src = NwisGauges({"15744500": 81320300011}, dt.date(2023, 7, 1), dt.date(2023, 7, 8), transport)
-    (g,) = src.load()
-    url, params = transport.calls[0]
-    assert "waterservices.usgs.gov/nwis/dv" in url
-    assert params["parameterCd"] == "00060" and params["statCd"] == "00003" and params["sites"] == "15744500"
+    src = NwisGauges({"15744500": 81320300011, "15000000": 81320300021}, dt.date(2023, 7, 1), dt.date(2023, 7, 8))
+    (g,) = src.load()  # the recorded answer has no data for the second site
+    (request,) = nwis_service
+    assert request.url.host == "waterservices.usgs.gov" and request.url.path.startswith("/nwis/dv")
+    params = request.url.params
+    assert params["parameterCd"] == "00060" and params["statCd"] == "00003"
+    assert params["sites"] == "15000000,15744500" and params["startDT"] == "2023-07-01"
     assert (g.agency, g.site, g.reach_id) == ("USGS", "15744500", 81320300011)
     assert g.qt[0] == date_to_qt(dt.date(2023, 7, 1)) and g.qt.size == 8
     assert g.q[0] == pytest.approx(56500.0 * CFS_TO_CMS)  # 1599.90 m3/s, as in the USGS CSV
@@ -119,18 +127,17 @@ def test_nwis_recorded_response() -> None:
     assert np.isnan(g.q[5])  # the -999999 no-data day
 
 
-def test_nwis_malformed() -> None:
-    with pytest.raises(InputError, match="not an NWIS"):
-        parse_nwis_dv({"oops": 1})
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_nwis_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
 
+    httpx = pytest.importorskip("httpx")
+    from dataretrieval.transport import http
 
-def test_requests_transport_has_retries_and_timeouts() -> None:
-    from confluence_priors.sources import RequestsTransport
-
-    t = RequestsTransport(retries=3, backoff=0.5, timeout=(1.0, 2.0))
-    retry = t.session.get_adapter("https://waterservices.usgs.gov").max_retries
-    assert retry.total == 3 and retry.backoff_factor == 0.5 and 503 in retry.status_forcelist
-    assert t.timeout == (1.0, 2.0)
+    monkeypatch.setitem(http.HTTPX_DEFAULTS, "transport",
+                        httpx.MockTransport(lambda request: httpx.Response(400, text="bad request")))
+    with pytest.raises(ConfluenceError, match=r"waterservices\.usgs\.gov/nwis/dv/: NWIS daily values request failed"):
+        nwis_daily(["15744500"], dt.date(2023, 7, 1), dt.date(2023, 7, 8))
 
 
 def test_merge_newer_valid_values_win() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from confluence_validation.stats import STATISTICS
+from confluence_core.scores import NAMES as STATISTICS
 from validation_builders import make_run
 
 

@@ -20,6 +20,15 @@ to the EDL host only (never to the archive), each hop is checked, and no URL
 query (which holds the OAuth code) reaches a log line.  A whole attempt is
 retried, with exponential backoff, on a 5xx, 429, a timeout or a connection
 error; never on 401/403.
+
+Why not earthaccess (which datagen uses for its CMR search): ``import
+earthaccess`` (even of ``earthaccess.auth``) imports s3fs, aiobotocore, aiohttp,
+fsspec and requests, about 60 MB with compiled wheels and a botocore pinned by
+aiobotocore, where this Lambda zip is these sources alone on the runtime's boto3;
+and its ``Auth.get_s3_credentials`` answers ``{}`` for any failed request (no
+status: a refused login cannot be told from a 503 worth retrying), with fixed
+15 s / 10 s timeouts, after an extra ``find_or_create_token`` call, and sends the
+EDL bearer token to the archive host too.
 """
 
 from __future__ import annotations

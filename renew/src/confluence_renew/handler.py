@@ -79,7 +79,7 @@ def _read_secret(ssm: Any, name: str, what: str) -> str:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        value: str = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "ClientError")
         if code == "ParameterNotFound":

@@ -72,7 +72,8 @@ def _describe(events: Any, rule_name: str) -> dict[str, Any] | None:
 
     with aws_errors(f"cannot read EventBridge rule {rule_name}"):
         try:
-            return events.describe_rule(Name=rule_name)
+            rule: dict[str, Any] = events.describe_rule(Name=rule_name)
+            return rule
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
                 return None

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from confluence_core import workflow as wf
 from confluence_core.errors import ConfluenceError
+from confluence_core.workflow import Step
 
-from .. import workflow as wf
 from ..runner import StepFailedError
-from ..workflow import Step
 from .config import SECRET_WORDS, Aws, load_config
 from .submit import BatchRun
 

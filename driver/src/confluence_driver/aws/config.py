@@ -242,7 +242,7 @@ def _volumes(data: dict[str, Any], where: str) -> tuple[dict[str, VolumeSource],
         out = {}
         for name in VOLUMES:
             given = paths.get(name)
-            path = Path(_text(given, f"host_volumes.paths.{name}", where)) if given else Path(root) / VOLUMES[name]
+            path = Path(_text(given, f"host_volumes.paths.{name}", where)) if given else Path(root) / name
             if not path.is_absolute():
                 raise ConfluenceError(f"host_volumes path of {name} must be absolute, not {str(path)!r}", where)
             if given is None and name in OPTIONAL_VOLUMES and not path.exists():
@@ -385,4 +385,5 @@ class Aws:
                 f"Batch job queue {name!r} is not usable (state {queue.get('state')}, status {queue.get('status')})",
                 self.config.path,
             )
-        return queue["jobQueueArn"]
+        arn: str = queue["jobQueueArn"]
+        return arn

@@ -22,9 +22,9 @@ from typing import Any
 
 from confluence_core.errors import ConfluenceError
 from confluence_core.volumes import container_path
+from confluence_core.workflow import Resource, Step, Workflow
 
 from ..runner import image_tag
-from ..workflow import Resource, Step, Workflow
 from .config import Aws, AwsConfig, aws_errors
 
 #: Retry only what another host may fix; a module's own failure (exit 1) is final.
@@ -289,9 +289,9 @@ def deploy(flow: Workflow, config: AwsConfig, aws: Aws, *, dry_run: bool = False
     for plan in plans:
         latest = latest_active(aws, plan.name)
         plan.changed = differences(plan.properties, latest)
-        if not plan.changed:
-            plan.action, plan.arn = "unchanged", latest["jobDefinitionArn"]  # type: ignore[index]
-            echo(f"{plan.name}: unchanged (revision {latest['revision']})")  # type: ignore[index]
+        if latest is not None and not plan.changed:  # (no latest is always a change: "new")
+            plan.action, plan.arn = "unchanged", latest["jobDefinitionArn"]
+            echo(f"{plan.name}: unchanged (revision {latest['revision']})")
             continue
         plan.action = "new" if latest is None else "update"
         why = "new" if latest is None else f"changed: {', '.join(plan.changed)}"

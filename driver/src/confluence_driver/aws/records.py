@@ -76,7 +76,8 @@ class RecordStore:
         """The record of ``run_id``: the local file, else (with AWS) the S3 object."""
         path = self.path(run_id)
         if path.exists():
-            return read_json(path)
+            record: dict[str, Any] = read_json(path)
+            return record
         if self.aws is not None:
             from botocore.exceptions import ClientError
 
@@ -89,6 +90,7 @@ class RecordStore:
                     if exc.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
                         raise
                 else:
-                    return json.loads(body)
+                    loaded: dict[str, Any] = json.loads(body)
+                    return loaded
             raise ConfluenceError(f"no run {run_id}: neither {path} nor s3://{config.runs_bucket}/{key} exists")
         raise ConfluenceError(f"no run {run_id} (give --config to look on S3 too)", path)

@@ -1,7 +1,7 @@
 """``confluence run --batch``: the workflow's steps as AWS Batch jobs, in phases.
 
 The same table and the same fan-out lists as the local engine
-(:mod:`confluence_driver.workflow`, :func:`confluence_driver.fanout.children`).
+(:mod:`confluence_core.workflow`, :func:`confluence_driver.fanout.children`).
 
 Phases.  A step's array size is the length of its JSON list, and most lists
 are written by the run itself (datagen -> combine_data -> everything else).
@@ -37,15 +37,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from confluence_core import s3
 from confluence_core.errors import ConfluenceError
 from confluence_core.ids import CONTINENTS
 from confluence_core.index import ARRAY_INDEX_ENV, MAX_ARRAY_SIZE, OFFSET_ENV, chunks
 from confluence_core.jsonio import write_json
+from confluence_core.workflow import Step, Workflow
 
 from .. import __version__
 from ..fanout import children
 from ..runner import StepFailedError
-from ..workflow import Step, Workflow
 from .config import Aws, AwsConfig, aws_errors
 from .deploy import batch_steps, definition_name, latest_active, resource
 from .logs import error_line, log_stream
@@ -63,7 +64,7 @@ def new_run_id() -> str:
 
 def produces_lists(step: Step) -> bool:
     """True when the step writes JSON files into the input volume (fan-out lists of later steps)."""
-    return any(o.startswith("input:") and o.endswith(".json") for o in step.outputs)
+    return any(o.volume == "input" and o.pattern.endswith(".json") for o in step.outputs)
 
 
 def phases(steps: Sequence[Step]) -> list[list[Step]]:
@@ -142,7 +143,7 @@ class S3Lists(ListSource):
 def list_source(spec: str | None, aws: Aws) -> ListSource:
     """``--lists DIR`` or ``--lists s3://bucket/prefix``; with host volumes, the input folder by default."""
     if spec and spec.startswith("s3://"):
-        bucket, _, prefix = spec[5:].partition("/")
+        bucket, prefix = s3.parse_url(spec)
         return S3Lists(aws, bucket, prefix.strip("/"))
     if spec:
         return DirLists(Path(spec))
@@ -175,7 +176,8 @@ class BatchRun:
 
     @property
     def run_id(self) -> str:
-        return self.record["run_id"]
+        run_id: str = self.record["run_id"]
+        return run_id
 
     # -- checks -----------------------------------------------------------------------------------
     def check(self, steps: Sequence[Step]) -> None:
@@ -206,7 +208,8 @@ class BatchRun:
                 "lists": self.lists.describe(), "created": now(), "state": "RUNNING", "steps": {},
             }
 
-    def run(self, steps: Sequence[Step], run_id: str | None = None, resume: dict[str, Any] | None = None) -> dict:
+    def run(self, steps: Sequence[Step], run_id: str | None = None,
+            resume: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run ``steps`` (planned ones are skipped) and return the final record.
 
         Raises :class:`StepFailedError` (after saving the record) when a step fails.
@@ -232,7 +235,8 @@ class BatchRun:
         return self.record
 
     def entry(self, step: Step) -> dict[str, Any]:
-        return self.record["steps"].setdefault(step.name, {})
+        entry: dict[str, Any] = self.record["steps"].setdefault(step.name, {})
+        return entry
 
     def run_phase(self, phase: list[Step], number: int) -> None:
         self.echo(f"phase {number}: {', '.join(s.name for s in phase)}")
@@ -273,6 +277,7 @@ class BatchRun:
         cls = resource(self.flow, self.config, step.resources)
         for k, (offset, count) in enumerate(pieces):
             env = [{"name": "CONFLUENCE_RUN_ID", "value": self.run_id}, {"name": OFFSET_ENV, "value": str(offset)}]
+            env += [{"name": k, "value": v} for k, v in step.environment().items()]
             env += [{"name": k, "value": v} for k, v in self.env.items()]
             if count == 1:
                 env.append({"name": ARRAY_INDEX_ENV, "value": "0"})
@@ -300,7 +305,8 @@ class BatchRun:
         self.echo(f"{step.name}: submitted {shape}" + (f", after {previous.name} ({entry['depends']})"
                                                        if previous else ""))
 
-    def _dependencies(self, step: Step, previous: Step | None, pieces: list[tuple[int, int]]) -> list[list[dict]]:
+    def _dependencies(self, step: Step, previous: Step | None,
+                      pieces: list[tuple[int, int]]) -> list[list[dict[str, Any]]]:
         if previous is None:
             return [[] for _ in pieces]
         before = self.entry(previous)["jobs"]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from confluence_core.errors import ConfluenceError
 from confluence_core.volumes import container_path
+from confluence_core.workflow import TABLE_ENV
 
 from .base import Engine, JobResult, JobSpec, failure_reason
+
+#: Where a workflow table other than the packaged one is mounted in a container.
+TABLE_IN_CONTAINER = "/etc/confluence/workflow.toml"
 
 INSTALL_HINT = (
     "install Docker (e.g. `apt-get install docker.io`) and start `dockerd`, "
@@ -58,10 +63,14 @@ class DockerEngine(Engine):
             for vol, (host, ro) in spec.mounts.items()
             if host.exists()  # an optional volume (source, previous) that this run does not have
         }
+        env = dict(spec.env)
+        if env.get(TABLE_ENV):  # a workflow table other than the packaged one: mounted read-only
+            volumes[str(Path(env[TABLE_ENV]).resolve())] = {"bind": TABLE_IN_CONTAINER, "mode": "ro"}
+            env[TABLE_ENV] = TABLE_IN_CONTAINER
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         start = time.monotonic()
         container = self.client.containers.run(
-            spec.image, list(spec.command), environment=spec.env, volumes=volumes,
+            spec.image, list(spec.command), environment=env, volumes=volumes,
             user=f"{os.getuid()}:{os.getgid()}", detach=True, working_dir="/tmp",
             labels={"confluence.step": spec.step, "confluence.index": str(spec.index)},
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import click
-from confluence_core import jsonio
+from confluence_core import jsonio, workflow
 from confluence_core.cli import module_command
 from confluence_core.errors import InputError
 from confluence_core.ids import CONTINENT_ORDER
@@ -16,9 +16,9 @@ from .merge import merge, split
 
 log = logging.getLogger("confluence-combine-data")
 
-#: The datagen outputs merged here (``{name}_{c}.json`` -> ``{name}.json``).
-NAMES = ["reaches", "reach_node", "s3_list", "s3_reach", "cycle_passes", "passes", "basin",
-         "metrosets", "hivdisets", "sicsets"]
+def names() -> list[str]:
+    """The datagen lists merged here (``{name}_{c}.json`` -> ``{name}.json``): the datagen row's outputs."""
+    return workflow.load().step("datagen").output_stems("input", "_{continent}.json")
 
 
 @module_command("confluence-combine-data")
@@ -35,7 +35,7 @@ def combine(chunk_size: int = MAX_ARRAY_SIZE) -> dict[str, int]:
     """Write every global file; return the number of entries of each."""
     sizes: dict[str, int] = {}
     found_any = False
-    for name in NAMES:
+    for name in names():
         parts, missing = [], []
         for c in CONTINENT_ORDER:
             path = volume_path("input", f"{name}_{c}.json")

@@ -12,8 +12,9 @@ from confluence_core import riversp, sword
 from confluence_core.cli import index_option, module_command
 from confluence_core.errors import ConfluenceError
 from confluence_core.ids import CONTINENTS
-from confluence_core.index import entry, resolve_index
+from confluence_core.index import continent_entry, entry, resolve_index
 from confluence_core.volumes import volume_path
+from confluence_core.workflow import fanout_list
 
 from . import hydrocron, io, sources
 
@@ -35,17 +36,15 @@ log = logging.getLogger("confluence-datagen")
 @click.option("--temporal-end", envvar="CONFLUENCE_TEMPORAL_END", default=None,
               help="CMR: last time, ISO 8601. [env CONFLUENCE_TEMPORAL_END]")
 @click.option("--cmr-url", envvar="CONFLUENCE_CMR_URL", default=sources.DEFAULT_CMR_URL, show_default=True,
-              help="CMR granule search endpoint (UMM JSON). [env CONFLUENCE_CMR_URL]")
-@click.option("--cmr-page-size", envvar="CONFLUENCE_CMR_PAGE_SIZE", default=sources.CMR_PAGE_SIZE,
-              show_default=True, type=click.IntRange(1, 2000),
-              help="CMR granules per page. [env CONFLUENCE_CMR_PAGE_SIZE]")
+              help="CMR search root earthaccess queries (e.g. https://cmr.uat.earthdata.nasa.gov/search/; "
+                   "a .../search/granules.umm_json endpoint is accepted too). [env CONFLUENCE_CMR_URL]")
 @click.option("--reach-ids", envvar="CONFLUENCE_REACH_IDS", default=None,
               help="Hydrocron: reach ids (comma/space separated) or a file of ids; with a folder of "
                    "{reach_id}.csv responses, only these. [env CONFLUENCE_REACH_IDS]")
 @click.option("--hydrocron-url", envvar="CONFLUENCE_HYDROCRON_URL", default=hydrocron.DEFAULT_URL,
               show_default=True, help="Hydrocron timeseries endpoint. [env CONFLUENCE_HYDROCRON_URL]")
 def main(index: int | None, source: str | None, sword_version: int, collection: str,
-         temporal_start: str | None, temporal_end: str | None, cmr_url: str, cmr_page_size: int,
+         temporal_start: str | None, temporal_end: str | None, cmr_url: str,
          reach_ids: str | None, hydrocron_url: str) -> None:
     """List the RiverSP granules of entry INDEX of continent.json and write its datagen files.
 
@@ -62,14 +61,14 @@ def main(index: int | None, source: str | None, sword_version: int, collection: 
     the flow-law steps skip non-river reaches themselves.
     """
     i = resolve_index(index)
-    cont_path = volume_path("input", "continent.json")
+    cont_path = volume_path("input", fanout_list("datagen"))
     if cont_path.is_file():
-        continent, digits = io.continent_digits(entry(cont_path, i), cont_path)
+        continent, digits = continent_entry(entry(cont_path, i), cont_path)
     else:
         if i >= len(CONTINENTS):
             raise ConfluenceError(f"no continent.json and index {i} is past the {len(CONTINENTS)} continents")
         log.info("%s not found: using the built-in continent table", cont_path)
-        continent, digits = io.continent_digits(CONTINENTS[i], cont_path)
+        continent, digits = continent_entry(CONTINENTS[i], cont_path)
     log.info("continent %s (reach ids starting %s), SWORD v%d", continent, digits, sword_version)
 
     folder = None if source and source.lower() == "hydrocron" else (Path(source) if source
@@ -78,8 +77,7 @@ def main(index: int | None, source: str | None, sword_version: int, collection: 
         _hydrocron(continent, digits, folder, reach_ids, collection, temporal_start, temporal_end,
                    hydrocron_url, sword_version)
         return
-    refs, locate, s3 = _list(source, continent, collection, temporal_start, temporal_end, cmr_url,
-                             cmr_page_size)
+    refs, locate, s3 = _list(source, continent, collection, temporal_start, temporal_end, cmr_url)
     refs = [r for r in refs if sources.may_hold(r, continent)]
     sword_path = volume_path("input", "sword", sword.sword_name(continent, sword_version))
     remote = bool(refs) and refs[0].uri.startswith("s3://")
@@ -89,8 +87,8 @@ def main(index: int | None, source: str | None, sword_version: int, collection: 
     scan = io.scan_granules(refs, locate, digits, sword_version, read_nodes, s3=s3)
     if not refs:
         log.warning("no granules for %s: writing empty lists", continent)
-    net = io.build_network(scan, sword_path)
-    outputs = io.continent_outputs(continent, scan, net, sword_version)
+    net, nodes = io.build_network(scan, sword_path)
+    outputs = io.continent_outputs(continent, scan, net, nodes, sword_version)
     io.write_outputs(continent, outputs)
     log.info("%s: %d granules read (%d skipped), %d reaches in %d basins, %d metrosets, %d hivdisets, "
              "%d sicsets", continent, len(refs), scan.skipped, len(outputs["reaches"]),
@@ -121,10 +119,10 @@ def _hydrocron(continent: str, digits: list[int], folder: Path | None, reach_ids
 
 
 def _list(source: str | None, continent: str, collection: str, start: str | None, end: str | None,
-          cmr_url: str, page_size: int) -> tuple[list[sources.GranuleRef], Any, Any]:
+          cmr_url: str) -> tuple[list[sources.GranuleRef], Any, Any]:
     """Return (granule refs, URI -> readable path, S3 client or None) for ``source``."""
     if source and source.lower() == "cmr":
-        refs = sources.list_cmr(collection, continent, start, end, url=cmr_url, page_size=page_size)
+        refs = sources.list_cmr(collection, continent, start, end, url=cmr_url)
         return refs, str, riversp.s3_client() if refs else None
     if source and source.startswith("s3://"):
         client = riversp.s3_client()

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from confluence_core import jsonio, riversp, sword
-from confluence_core.errors import InputError
-from confluence_core.ids import CONTINENT_OF_DIGIT
+from confluence_core import jsonio, riversp, sword, workflow
+from confluence_core.errors import ConfluenceError, InputError
+from confluence_core.ids import basin_of, cycle_pass_id
+from confluence_core.network import RiverNetwork
 from confluence_core.sos import sos_name
 from confluence_core.volumes import volume_path
 
@@ -23,18 +24,13 @@ log = logging.getLogger(__name__)
 
 REACH_COLUMNS = ["reach_id", "time", "rch_id_up", "rch_id_dn"]
 NODE_COLUMNS = ["reach_id", "node_id"]
-#: Output file stems, in the order they are written.
-OUTPUT_NAMES = ["reaches", "reach_node", "s3_list", "s3_reach", "cycle_passes", "passes", "basin",
-                *SET_RULES]
+#: How the datagen row of the workflow table names a per-continent list: ``{name}_{continent}.json``.
+PER_CONTINENT = "_{continent}.json"
 
 
-def cycle_pass_id(cycle: int, pass_number: int) -> int:
-    """Integer id of a cycle/pass (``observations`` in the SWOT files): ``cycle * 1000 + pass``.
-
-    Derived from the cycle and pass alone (passes run 1-584), so the per-continent
-    ``cycle_passes_{c}.json`` files agree wherever they overlap and merge without clashes.
-    """
-    return int(cycle) * 1000 + int(pass_number)
+def output_names() -> list[str]:
+    """The lists this step writes, as its workflow-table row declares them (``reaches``, ``basin`` ...)."""
+    return workflow.current_step("datagen").output_stems("input", PER_CONTINENT)
 
 
 @dataclass
@@ -90,8 +86,8 @@ def scan_granules(
         if not is_reach and not read_nodes:
             if ref.name.tile_key in kept_tiles:
                 scan.granules.append(ref.uri)
-                for rid in scan.tile_reaches.get(ref.name.tile_key, []):
-                    scan.reach_granules[rid].append(ref.uri)
+                for tile_rid in scan.tile_reaches.get(ref.name.tile_key, []):
+                    scan.reach_granules[tile_rid].append(ref.uri)
             continue
         try:
             data, meta = riversp.read_granule(locate(ref.uri), REACH_COLUMNS if is_reach else NODE_COLUMNS, s3=s3)
@@ -143,45 +139,33 @@ def _add_topology(scan: Scan, rid: np.ndarray, up: np.ndarray, dn: np.ndarray) -
         scan.dn.setdefault(r, dn_ids[i])
 
 
-@dataclass
-class Network:
-    """The run's reaches of one continent and what the sets need (arrays aligned on ``reach_id``)."""
+def build_network(scan: Scan, sword_path: Path) -> tuple[RiverNetwork, dict[int, list[int]]]:
+    """Decide the run's reaches and their topology, from SWORD when present, else the granules.
 
-    reach_id: np.ndarray
-    up: np.ndarray
-    dn: np.ndarray
-    facc: np.ndarray
-    orbits: list[frozenset[int]]
-    nodes: dict[int, list[int]]
-    source: str
-
-
-def build_network(scan: Scan, sword_path: Path) -> Network:
-    """Decide the run's reaches and their topology, from SWORD when present, else the granules."""
+    Returns the network (orbits: SWORD's ``swot_orbits``, else the passes that saw each reach)
+    and each reach's node ids (SWORD's and the granules').
+    """
     seen = np.asarray(sorted(scan.observed), dtype=np.int64)
     if seen.size == 0:
-        empty = np.zeros((0, 4), dtype=np.int64)
-        return Network(seen, empty, empty.copy(), np.zeros(0), [], {}, "none")
+        return RiverNetwork.empty(), {}
     if not sword_path.is_file():
         log.warning("no SWORD %s: reach list and topology from the granules; no facc, so reach sets "
                     "cannot grow (metrosets empty, HiVDI/SIC4DVar sets single reaches)", sword_path)
         up = np.asarray([scan.up.get(int(r), np.zeros(4, np.int64)) for r in seen], dtype=np.int64)
         dn = np.asarray([scan.dn.get(int(r), np.zeros(4, np.int64)) for r in seen], dtype=np.int64)
-        return Network(seen, up.reshape(-1, 4), dn.reshape(-1, 4), np.full(seen.size, np.nan),
-                       [frozenset(scan.passes[int(r)]) for r in seen],
-                       {int(r): sorted(scan.nodes.get(int(r), ())) for r in seen}, "granules")
+        nan = np.full(seen.size, np.nan)
+        net = RiverNetwork(seen, up.reshape(-1, 4), dn.reshape(-1, 4), nan, nan.copy(),
+                           [frozenset(scan.passes[int(r)]) for r in seen], "granules")
+        return net, {int(r): sorted(scan.nodes.get(int(r), ())) for r in seen}
     table = sword.read_reaches(sword_path)
     known = np.isin(seen, table.reach_id)
     if (~known).any():
         log.warning("%d reaches seen in granules are not in %s: left out (e.g. %s)",
                     int((~known).sum()), sword_path.name, seen[~known][:3].tolist())
     seen = seen[known]
-    row = np.searchsorted(table.reach_id, seen, sorter=np.argsort(table.reach_id))
-    row = np.argsort(table.reach_id)[row]
-    if table.swot_orbits is not None:
-        orbits = [frozenset(int(o) for o in table.swot_orbits[i] if o > 0) for i in row]
-    else:
-        orbits = [frozenset(scan.passes[int(r)]) for r in seen]
+    net = RiverNetwork.from_sword(table, seen, source=sword_path.name)
+    if table.swot_orbits is None:
+        net = replace(net, orbits=[frozenset(scan.passes[int(r)]) for r in seen])
     nodes_tab = sword.read_nodes(sword_path)
     in_run = np.isin(nodes_tab["reach_id"], seen)
     n_rid, n_id = nodes_tab["reach_id"][in_run], nodes_tab["node_id"][in_run]
@@ -190,56 +174,74 @@ def build_network(scan: Scan, sword_path: Path) -> Network:
     uniq, start = np.unique(n_rid[order], return_index=True)
     for r, ids in zip(uniq.tolist(), np.split(n_id[order], start[1:]), strict=True):
         nodes[r] = sorted(set(nodes[r]).union(ids.tolist()))
-    return Network(seen, table.rch_id_up[row], table.rch_id_dn[row], table.facc[row], orbits, nodes,
-                   sword_path.name)
+    return net, nodes
 
 
-def continent_outputs(
-    continent: str, scan: Scan, net: Network, sword_version: int
-) -> dict[str, Any]:
-    """Return every datagen JSON document of a continent, keyed by file stem (contracts section 4)."""
+def reach_lists(continent: str, net: RiverNetwork, sword_version: int,
+                set_facc: np.ndarray | None = None) -> dict[str, Any]:
+    """The lists every source writes alike: ``reaches``, ``basin`` and the reach sets (contracts section 4).
+
+    ``set_facc`` replaces ``net.facc`` for growing the sets (the Hydrocron path's assumed chains).
+    """
     sword_file = sword.sword_name(continent, sword_version)
     sos_file = sos_name(continent, sword_version)
 
     def entry(r: int) -> dict[str, Any]:
         return {"reach_id": int(r), "sword": sword_file, "swot": f"{r}_SWOT.nc", "sos": sos_file}
 
-    reaches = [entry(int(r)) for r in net.reach_id]
-    in_run = set(net.reach_id.tolist())
     basins: dict[int, list[int]] = defaultdict(list)
     for r in net.reach_id.tolist():
-        basins[r // 10**7].append(r)
-    cps = sorted(scan.cycle_passes)
+        basins[basin_of(r)].append(r)
     out: dict[str, Any] = {
-        "reaches": reaches,
-        "reach_node": [[str(r), [str(n) for n in net.nodes.get(int(r), [])]] for r in net.reach_id.tolist()],
-        "s3_list": sorted(set(scan.granules)),
-        "s3_reach": {str(r): sorted(set(scan.reach_granules[r])) for r in sorted(in_run)},
-        "cycle_passes": {f"{c:03d}_{p:03d}": cycle_pass_id(c, p) for c, p in cps},
-        "passes": {str(cycle_pass_id(c, p)): [f"{c:03d}", f"{p:03d}"] for c, p in cps},
+        "reaches": [entry(int(r)) for r in net.reach_id],
         "basin": [
             {"basin_id": b, "reach_id": [str(r) for r in rs], "sword": sword_file, "sos": sos_file,
              "swot": [f"{r}_SWOT.nc" for r in rs]}
             for b, rs in sorted(basins.items())
         ],
     }
+    facc = net.facc if set_facc is None else set_facc
     for name, rule in SET_RULES.items():
-        sets = build_sets(net.reach_id, net.up, net.dn, net.facc, net.orbits, rule)
+        sets = build_sets(net.reach_id, net.up, net.dn, facc, net.orbits, rule)
         out[name] = [[entry(r) for r in s] for s in sets]
     return out
 
 
+def cycle_pass_lists(cycle_passes: Iterable[tuple[int, int]]) -> dict[str, Any]:
+    """``cycle_passes`` (``{"010_331": 10331}``) and ``passes`` (``{"10331": ["010", "331"]}``), sorted."""
+    cps = sorted(set(cycle_passes))
+    return {
+        "cycle_passes": {f"{c:03d}_{p:03d}": cycle_pass_id(c, p) for c, p in cps},
+        "passes": {str(cycle_pass_id(c, p)): [f"{c:03d}", f"{p:03d}"] for c, p in cps},
+    }
+
+
+def continent_outputs(
+    continent: str, scan: Scan, net: RiverNetwork, nodes: dict[int, list[int]], sword_version: int
+) -> dict[str, Any]:
+    """Return every datagen JSON document of a continent, keyed by file stem (contracts section 4)."""
+    in_run = set(net.reach_id.tolist())
+    return {
+        **reach_lists(continent, net, sword_version),
+        "reach_node": [[str(r), [str(n) for n in nodes.get(int(r), [])]] for r in net.reach_id.tolist()],
+        "s3_list": sorted(set(scan.granules)),
+        "s3_reach": {str(r): sorted(set(scan.reach_granules[r])) for r in sorted(in_run)},
+        **cycle_pass_lists(scan.cycle_passes),
+    }
+
+
 def write_outputs(continent: str, outputs: dict[str, Any]) -> list[Path]:
-    """Write ``{name}_{continent}.json`` for every output (each file atomically)."""
-    return [jsonio.write_json(volume_path("input", f"{name}_{continent}.json"), outputs[name])
-            for name in OUTPUT_NAMES]
+    """Write ``{name}_{continent}.json`` for every list the workflow row declares (each file atomically).
 
-
-def continent_digits(entry: Any, path: Path) -> tuple[str, list[int]]:
-    """Return (continent code, id digits) of a ``continent.json`` entry like ``{"na": [7, 8, 9]}``."""
-    if not (isinstance(entry, dict) and len(entry) == 1):
-        raise InputError(f"entry {entry!r} is not one {{continent: [digits]}} mapping", path)
-    code, digits = next(iter(entry.items()))
-    if code not in set(CONTINENT_OF_DIGIT.values()) or not isinstance(digits, list) or not digits:
-        raise InputError(f"entry {entry!r} does not name a SWORD continent and its id digits", path)
-    return str(code), [int(d) for d in digits]
+    Raises
+    ------
+    ConfluenceError
+        When the row declares a list this code does not build (the table and the code disagree).
+    """
+    names = output_names()
+    missing = [n for n in names if n not in outputs]
+    if missing:
+        raise ConfluenceError(f"the workflow table declares datagen lists this datagen does not build: "
+                              f"{', '.join(missing)}")
+    return [jsonio.write_json(volume_path("input", f"{name}{PER_CONTINENT.format(continent=continent)}"),
+                              outputs[name]) for name in names]

@@ -11,7 +11,7 @@ down, while the neighbour
 - and, when the rule asks, is seen on the same SWOT orbits.
 
 Seeds are taken upstream first (ascending facc, then reach id); each reach is in
-at most one set of a kind.  MetroMan (Durand et al. 2014, doi:10.1002/2014WR015937)
+at most one set of a kind.  MetroMan (Durand et al. 2014, doi:10.1016/j.jhydrol.2013.12.050)
 grows sets of at least three reaches; every type-1 reach left out of a grown set
 becomes a set of its own for all three algorithms (HiVDI and SIC4DVar run on single
 reaches, and MetroMan has a single-reach fallback: our addition to the public

@@ -1,4 +1,4 @@
-"""Where RiverSP granules are listed from: a local folder, an S3 prefix, or NASA CMR.
+"""Where RiverSP granules are listed from: a local folder, an S3 prefix, or NASA CMR (earthaccess).
 
 Every lister returns :class:`GranuleRef` items: the granule's URI as the JSON
 files record it (a path relative to the local source root, or ``s3://...``)
@@ -8,28 +8,33 @@ skipped (logged at debug level).
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterable
+import re
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluence_core.errors import ConfluenceError, InputError
-from confluence_core.riversp import GranuleName, parse_granule_name, split_s3_uri
+from confluence_core.riversp import GranuleName, parse_granule_name
+from confluence_core.s3 import parse_url
+
+if TYPE_CHECKING:  # imported when a CMR search runs: local and S3 listings do without them
+    import requests
+    from earthaccess import DataGranule, DataGranules
 
 log = logging.getLogger(__name__)
 
 GLOB = "SWOT_L2_HR_RiverSP_*.zip"
 DEFAULT_COLLECTION = "SWOT_L2_HR_RiverSP_2.0"
-DEFAULT_CMR_URL = "https://cmr.earthdata.nasa.gov/search/granules.umm_json"
-CMR_PAGE_SIZE = 2000
+#: The CMR search root earthaccess queries by default (``earthaccess.PROD.cmr_base_url``).
+DEFAULT_CMR_URL = "https://cmr.earthdata.nasa.gov/search/"
+#: Seconds each CMR request may wait; tries in all; first wait between tries (doubled each time).
 CMR_TIMEOUT_S = 60.0
 CMR_RETRIES = 4
+CMR_BACKOFF_S = 1.0
+_TRANSIENT = (429, 500, 502, 503, 504)
 
 #: Granule continent token -> SWORD continents whose reaches its granules may hold.
 #: The token only narrows which granules a continent's job reads; the reach id's
@@ -80,7 +85,7 @@ def list_local(root: Path) -> list[GranuleRef]:
 
 def list_s3(uri: str, client: Any) -> list[GranuleRef]:
     """List granule zips under ``s3://bucket/prefix`` (paginated ListObjectsV2)."""
-    bucket, prefix = split_s3_uri(uri)
+    bucket, prefix = parse_url(uri)
     keys: list[str] = []
     try:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
@@ -91,43 +96,48 @@ def list_s3(uri: str, client: Any) -> list[GranuleRef]:
     return _refs(f"s3://{bucket}/{k}" for k in names)
 
 
-Fetch = Callable[[str, dict[str, str]], tuple[dict[str, Any], dict[str, str]]]
+def cmr_search_root(url: str) -> str:
+    """The CMR search root (``https://host/search/``) that earthaccess queries, from ``url``.
+
+    ``url`` is that root, or a granule search endpoint under it
+    (``.../search/granules.umm_json``, the form this option took before earthaccess).
+    """
+    root = re.sub(r"granules(\.[a-z_0-9]+)?/?$", "", url.strip())
+    return root if root.endswith("/") else f"{root}/"
 
 
-def urllib_fetch(url: str, headers: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """GET ``url`` and return (JSON body, response headers), retrying transient failures."""
-    delay = 1.0
-    for attempt in range(1, CMR_RETRIES + 1):
-        request = urllib.request.Request(url, headers={"Accept": "application/json", **headers})
-        try:
-            with urllib.request.urlopen(request, timeout=CMR_TIMEOUT_S) as resp:
-                return json.loads(resp.read()), {k.lower(): v for k, v in resp.headers.items()}
-        except urllib.error.HTTPError as exc:
-            if exc.code not in (429, 500, 502, 503, 504) or attempt == CMR_RETRIES:
-                raise ConfluenceError(f"CMR search failed: HTTP {exc.code} {exc.reason}", url) from None
-        except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
-            if attempt == CMR_RETRIES:
-                raise ConfluenceError(f"CMR search failed: {exc}", url) from None
-        log.info("CMR request failed (attempt %d of %d), retrying in %.0f s", attempt, CMR_RETRIES, delay)
-        time.sleep(delay)
-        delay *= 2
-    raise AssertionError("unreachable")
+def granule_patterns(continent: str) -> list[str]:
+    """CMR ``readable_granule_name`` patterns of the granules that may hold ``continent``'s reaches."""
+    tokens = sorted(t for t, cs in TOKEN_CONTINENTS.items() if continent in cs)
+    return [f"SWOT_L2_HR_RiverSP_*_{t}_*" for t in tokens]
 
 
-def cmr_query(
-    collection: str, tokens: Iterable[str], start: str | None, end: str | None, page_size: int
-) -> dict[str, Any]:
-    """Query parameters of a CMR granule search for ``collection`` and continent ``tokens``."""
-    params: dict[str, Any] = {
-        "short_name": collection,
-        "page_size": page_size,
-        "sort_key": "start_date",
-        "readable_granule_name[]": [f"SWOT_L2_HR_RiverSP_*_{t}_*" for t in sorted(tokens)],
-        "options[readable_granule_name][pattern]": "true",
-    }
-    if start or end:
-        params["temporal"] = f"{start or ''},{end or ''}"
-    return params
+def cmr_session() -> requests.Session:
+    """A requests session for CMR: ``CMR_TIMEOUT_S`` per request, urllib3 retries of transient failures.
+
+    ``CMR_RETRIES`` tries in all on connection errors, timeouts and HTTP 429/5xx
+    (honouring ``Retry-After``), waiting ``CMR_BACKOFF_S`` x 2**k seconds between them.
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    class TimeoutAdapter(HTTPAdapter):
+        """An HTTPAdapter with a default timeout: earthaccess's CMR requests set none."""
+
+        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+            kwargs["timeout"] = kwargs.get("timeout") or CMR_TIMEOUT_S
+            return super().send(request, *args, **kwargs)
+
+    retry = Retry(
+        total=CMR_RETRIES - 1, backoff_factor=CMR_BACKOFF_S, status_forcelist=_TRANSIENT,
+        allowed_methods=frozenset({"GET"}), raise_on_status=False,
+    )
+    session = requests.Session()
+    adapter = TimeoutAdapter(max_retries=retry)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 def list_cmr(
@@ -136,40 +146,68 @@ def list_cmr(
     start: str | None = None,
     end: str | None = None,
     url: str = DEFAULT_CMR_URL,
-    fetch: Fetch = urllib_fetch,
-    page_size: int = CMR_PAGE_SIZE,
 ) -> list[GranuleRef]:
-    """Search CMR for the RiverSP granules that may hold ``continent``'s reaches.
+    """Search CMR for the RiverSP granules that may hold ``continent``'s reaches (earthaccess).
 
-    Pages with the ``CMR-Search-After`` header until a page comes back short or
-    without one.  A granule's URI is its S3 direct-access link (``s3://``); granules
-    without one are skipped with a warning (HTTPS downloads need an Earthdata login).
+    The query is ``earthaccess.search_data(short_name=collection, granule_name=[patterns],
+    temporal=(start, end))``, built on earthaccess's own query class so that it can
+    be sent to ``url`` (the CMR search root) with a timeout and retries
+    (:func:`cmr_session`); earthaccess pages with ``CMR-Search-After``.  A granule's
+    URI is its direct-access (``s3://``) link; granules without one are skipped
+    with a warning (HTTPS downloads need an Earthdata login).
     """
-    tokens = [t for t, cs in TOKEN_CONTINENTS.items() if continent in cs]
-    query = urllib.parse.urlencode(cmr_query(collection, tokens, start, end, page_size), doseq=True)
-    full = f"{url}?{query}"
+    import earthaccess
+
+    root = cmr_search_root(url)
+    search: dict[str, Any] = {"short_name": collection, "granule_name": granule_patterns(continent)}
+    if start or end:
+        search["temporal"] = (start, end)
+    try:
+        query = earthaccess.DataGranules().parameters(**search)
+    except ValueError as exc:  # dateutil's ParserError, or start after end
+        span = f"{start or '(open)'} to {end or '(open)'}"
+        raise InputError(f"bad CMR temporal range {span} (--temporal-start/--temporal-end): {exc}") from None
+    query.mode(root)
+    query.session = cmr_session()
     uris: list[str] = []
-    headers: dict[str, str] = {}
-    while True:
-        body, resp_headers = fetch(full, headers)
-        items = body.get("items", [])
-        for item in items:
-            uri = _s3_link(item)
-            if uri is None:
-                log.warning("CMR granule %s has no s3:// link: skipped", item.get("umm", {}).get("GranuleUR"))
-            else:
-                uris.append(uri)
-        after = resp_headers.get("cmr-search-after")
-        if not items or not after or len(items) < page_size:
-            break
-        headers = {"CMR-Search-After": after}
+    for granule in _search(query, root):
+        uri = next((u for u in granule.data_links(access="direct") if u.startswith("s3://") and u.endswith(".zip")),
+                   None)
+        if uri is None:
+            log.warning("CMR granule %s has no s3:// link: skipped", granule["umm"].get("GranuleUR"))
+        else:
+            uris.append(uri)
     log.info("CMR %s: %d granules for %s", collection, len(uris), continent)
     return _refs(dict.fromkeys(uris))
 
 
-def _s3_link(item: dict[str, Any]) -> str | None:
-    for link in item.get("umm", {}).get("RelatedUrls", []):
-        href = str(link.get("URL", ""))
-        if href.startswith("s3://") and href.endswith(".zip"):
-            return href
-    return None
+def _search(query: DataGranules, root: str) -> list[DataGranule]:
+    """Every granule of ``query`` (all pages); failures become one-line :class:`ConfluenceError` s."""
+    import requests
+
+    try:
+        with warnings.catch_warnings():
+            # DataGranule() calls its own deprecated size(): one FutureWarning per granule, not ours.
+            warnings.simplefilter("ignore", FutureWarning)
+            return list(query.get_all())
+    except RuntimeError as exc:  # earthaccess's wrapper of an HTTP error status
+        raise ConfluenceError(f"CMR search failed: {_http_reason(exc)}", root) from None
+    except requests.RequestException as exc:  # connection failure or timeout, after the retries
+        reason = str(exc).splitlines()[0] if str(exc) else "no answer"
+        raise ConfluenceError(f"CMR search failed: {type(exc).__name__}: {reason}", root) from None
+    except (KeyError, ValueError, TypeError) as exc:  # no CMR-Hits header, not JSON, no items
+        raise ConfluenceError(f"CMR search failed: the answer is not CMR UMM-JSON ({type(exc).__name__}: {exc})",
+                              root) from None
+
+
+def _http_reason(exc: RuntimeError) -> str:
+    """``HTTP {status} {reason}`` (and CMR's first error message) of earthaccess's wrapped HTTPError."""
+    response = getattr(exc.__cause__, "response", None)
+    if response is None:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = f"HTTP {response.status_code} {response.reason}"
+    try:
+        errors = response.json().get("errors") or []
+    except (ValueError, AttributeError):
+        errors = []
+    return f"{text}: {errors[0]}" if errors else text

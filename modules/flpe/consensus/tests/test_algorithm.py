@@ -7,6 +7,7 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 import pytest
+from confluence_core import flpe
 from confluence_flpe.interface import ReachObs, is_combiner
 from confluence_flpe_consensus.algorithm import Consensus
 
@@ -32,9 +33,9 @@ def _obs(nt: int) -> ReachObs:
 @pytest.mark.parametrize("series", [{"momma": np.array([1.0, 5.0, -1.0, 9.0, 3.0])}, {}])
 def test_output_matches_reference(shared_data: Path, tmp_path: Path, series: dict) -> None:
     algo = Consensus()
-    assert is_combiner(algo) and algo.output_name([74223700011]) == "74223700011_consensus.nc"
+    path = flpe.consensus().path(tmp_path, 74223700011)
+    assert is_combiner(algo) and path.name == "74223700011_consensus.nc"
     res = algo.combine(74223700011, 5, series)
-    path = tmp_path / "consensus" / algo.output_name([74223700011])
     path.parent.mkdir()
     algo.write(path, [_obs(5)], [res])
     assert _structure(path) == _structure(shared_data / REF)
@@ -44,8 +45,9 @@ def test_output_matches_reference(shared_data: Path, tmp_path: Path, series: dic
         if series:
             assert ds.contributing_algos == "momma"
             np.testing.assert_array_equal(ds["consensus_q"][:].filled(np.nan), [1, 5, np.nan, 9, 3])
-    q = algo.read_q(tmp_path, 74223700011)
-    assert q.shape == (5,) and (np.isfinite(q).sum() == 4 if series else np.isnan(q).all())
+    got = flpe.read_result(flpe.consensus(), tmp_path, 74223700011)
+    assert got is not None and got.valid == bool(series) and got.q.shape == (5,)
+    assert np.isfinite(got.q).sum() == (4 if series else 0)
 
 
 def test_several_contributors_are_a_list(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ def test_installed_plugins_are_found() -> None:
         pytest.skip("confluence-flpe-momma not installed")
     algo = registry.get("momma")
     assert isinstance(algo, Algorithm)
-    assert algo.name == "momma" and algo.fanout == "reach"
+    assert algo.name == "momma" and registry.fanout(algo) == "reach"
     assert all(not is_combiner(a) for a in registry.algorithms())
 
 

@@ -1,11 +1,14 @@
 import shutil
+from pathlib import Path
 
 import netCDF4
 import numpy as np
 import pytest
+from confluence_core import flpe, workflow
 from confluence_core.errors import ConfluenceError
 from confluence_flpe import registry
 from confluence_flpe.interface import Algorithm, FlpeResult
+from confluence_flpe.runner import output_path
 from confluence_flpe_metroman import MetroMan, MetroManConfig
 from metroman_testdata import IDS, as_inputs, trapezoid_set
 
@@ -25,8 +28,9 @@ def describe(path):
 def test_entry_point_and_protocol():
     algo = registry.get("metroman")
     assert isinstance(algo, MetroMan) and isinstance(algo, Algorithm)
-    assert algo.fanout == "reachset" and algo.min_obs == 5
-    assert algo.output_name(IDS[:3]) == "77449100091-77449100081-77449100071_metroman.nc"
+    assert registry.fanout(algo) == "reachset" and algo.min_obs == 5
+    step = workflow.packaged().step("metroman")
+    assert output_path(step, Path("f"), IDS[:3]).name == "77449100091-77449100081-77449100071_metroman.nc"
 
 
 def test_config_from_env(monkeypatch):
@@ -44,7 +48,7 @@ def test_config_from_env(monkeypatch):
 
 def write(algo, tmp_path, reaches, results):
     obs = [o for o, _ in reaches]
-    path = tmp_path / "metroman" / algo.output_name([o.reach_id for o in obs])
+    path = output_path(workflow.packaged().step("metroman"), tmp_path, [o.reach_id for o in obs])
     path.parent.mkdir(parents=True, exist_ok=True)
     algo.write(path, obs, results)
     return path
@@ -68,7 +72,13 @@ def test_structure_matches_reference(tmp_path, truth3, reference_metroman):
         assert ds["reach_id"][:].tolist() == IDS
 
 
-def test_per_reach_files_and_read_q(tmp_path, truth3):
+def read_q(root, reach_id):
+    """The reach's discharge through the output contract (NaN where the file says ``valid = 0``)."""
+    res = flpe.read_result(flpe.get("metroman"), root, reach_id)
+    return None if res is None else (res.q if res.valid else np.full(res.q.shape, np.nan))
+
+
+def test_per_reach_files_and_the_contract(tmp_path, truth3):
     reaches = as_inputs(truth3)
     algo = MetroMan(FAST)
     results = algo.run(reaches)
@@ -80,8 +90,8 @@ def test_per_reach_files_and_read_q(tmp_path, truth3):
             assert ds.dimensions["nr"].size == 1 and ds.dimensions["nt"].size == obs.nt
             assert ds["reach_id"][:].tolist() == [obs.reach_id]
             np.testing.assert_allclose(ds["A0hat"][0], res.params["A0hat"])
-        np.testing.assert_allclose(algo.read_q(tmp_path, obs.reach_id), res.q)
-    assert algo.read_q(tmp_path, 77449100011) is None
+        np.testing.assert_allclose(read_q(tmp_path, obs.reach_id), res.q)
+    assert read_q(tmp_path, 77449100011) is None
     assert not list(path.parent.glob(".*part"))
 
 
@@ -97,7 +107,7 @@ def test_flagged_output_below_min_obs(tmp_path, truth3):
         ds.set_auto_mask(False)
         assert ds.valid == 0 and "4 valid times" in ds.reason
         assert (ds["allq"][:] == -999999999999.0).all() and (ds["A0hat"][:] == -999999999999.0).all()
-    assert np.isnan(algo.read_q(tmp_path, reaches[0][0].reach_id)).all()
+    assert np.isnan(read_q(tmp_path, reaches[0][0].reach_id)).all()
 
 
 def test_single_reach_set_writes_one_file(tmp_path, truth3):
@@ -107,13 +117,13 @@ def test_single_reach_set_writes_one_file(tmp_path, truth3):
     assert results[0].valid and results[0].extra["n_fit"] == 1
     path = write(algo, tmp_path, reaches, results)
     assert [p.name for p in path.parent.iterdir()] == [f"{IDS[0]}_metroman.nc"]
-    assert np.isfinite(algo.read_q(tmp_path, IDS[0])).all()
+    assert np.isfinite(read_q(tmp_path, IDS[0])).all()
 
 
-def test_read_q_from_a_reference_set_file(tmp_path, reference_metroman):
+def test_contract_reads_a_reference_set_file(tmp_path, reference_metroman):
     (tmp_path / "metroman").mkdir()
     shutil.copy(reference_metroman, tmp_path / "metroman" / reference_metroman.name)
-    q = MetroMan(FAST).read_q(tmp_path, 77449100071)
+    q = read_q(tmp_path, 77449100071)
     assert q.shape == (25,) and q[0] == pytest.approx(102.185283, rel=1e-6) and np.isnan(q[1])
 
 

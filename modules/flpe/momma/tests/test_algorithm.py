@@ -6,6 +6,7 @@ from pathlib import Path
 
 import netCDF4
 import numpy as np
+from confluence_core import flpe
 from confluence_flpe.interface import FlpeResult, Priors, ReachObs
 from confluence_flpe_momma.algorithm import Momma
 
@@ -36,7 +37,8 @@ def test_output_matches_reference(shared_data: Path, tmp_path: Path) -> None:
     obs = _obs()
     res = algo.run([(obs, Priors(reach_id=obs.reach_id, mean_q=300.0, two_year_return_q=900.0))])
     assert res[0].valid and np.isfinite(res[0].q).all()
-    path = tmp_path / algo.output_name([obs.reach_id])
+    path = flpe.get("momma").path(tmp_path, obs.reach_id)
+    path.parent.mkdir(parents=True)
     assert path.name == "77449100071_momma.nc"
     algo.write(path, [obs], res)
     ours, ref = _structure(path), _structure(shared_data / REF)
@@ -52,22 +54,24 @@ def test_flagged_output_has_the_same_layout(shared_data: Path, tmp_path: Path) -
     obs = _obs(7)
     res = algo.run([(obs, Priors(reach_id=obs.reach_id))])  # no mean_q
     assert not res[0].valid and "mean_q" in res[0].reason
-    path = tmp_path / "flpe" / "momma" / algo.output_name([obs.reach_id])
+    path = flpe.get("momma").path(tmp_path / "flpe", obs.reach_id)
     path.parent.mkdir(parents=True)
     algo.write(path, [obs], res)
     assert set(_structure(path)) == set(_structure(shared_data / REF))
     with netCDF4.Dataset(path) as ds:
         assert ds.valid == 0 and ds["Q"][:].mask.all()
-    q = algo.read_q(tmp_path / "flpe", obs.reach_id)
-    assert q.shape == (7,) and np.isnan(q).all()
-    assert algo.read_q(tmp_path / "flpe", 77449100081) is None
+    got = flpe.read_result(flpe.get("momma"), tmp_path / "flpe", obs.reach_id)
+    assert got is not None and not got.valid and got.q.shape == (7,) and np.isnan(got.q).all()
+    assert flpe.read_result(flpe.get("momma"), tmp_path / "flpe", 77449100081) is None
 
 
-def test_read_q_round_trip(tmp_path: Path) -> None:
+def test_contract_reads_what_the_plugin_writes(tmp_path: Path) -> None:
     algo = Momma()
     obs = _obs()
     res = [FlpeResult(reach_id=obs.reach_id, q=np.linspace(1, 2, obs.nt))]
-    path = tmp_path / "momma" / algo.output_name([obs.reach_id])
+    path = flpe.get("momma").path(tmp_path, obs.reach_id)
     path.parent.mkdir()
     algo.write(path, [obs], res)
-    np.testing.assert_allclose(algo.read_q(tmp_path, obs.reach_id), res[0].q)
+    got = flpe.read_result(flpe.get("momma"), tmp_path, obs.reach_id)
+    assert got is not None and got.valid
+    np.testing.assert_allclose(got.q, res[0].q)

@@ -1,10 +1,13 @@
-"""Plug-in: registry, output layout against the public workflow's file, read_q, flagged output."""
+"""Plug-in: registry, output layout against the public workflow's file, the output contract, flagged output."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import netCDF4
 import numpy as np
 import pytest
+from confluence_core import flpe
 from confluence_flpe import registry
 from confluence_flpe.interface import FlpeResult
 from confluence_flpe_neobam import NeoBAM
@@ -37,7 +40,7 @@ def _fake_result(nt, rid=74269800011, chains=3):
 
 def test_registered():
     assert isinstance(registry.get("neobam"), NeoBAM)
-    assert NeoBAM().output_name([74269800011]) == "74269800011_geobam.nc"
+    assert flpe.get("neobam").path(Path("f"), 74269800011) == Path("f/geobam/74269800011_geobam.nc")
 
 
 def test_layout_matches_reference(tmp_path, shared_data, synthetic):
@@ -46,7 +49,8 @@ def test_layout_matches_reference(tmp_path, shared_data, synthetic):
     obs = synthetic.obs.__class__.empty(74269800011, nt)
     res, used = _fake_result(nt)
     algo = NeoBAM()
-    path = tmp_path / algo.output_name([74269800011])
+    path = flpe.get("neobam").path(tmp_path, 74269800011)
+    path.parent.mkdir()
     algo.write(path, [obs], [res])
     ours, attrs, dims = _layout(path)
     assert ours == ref_layout
@@ -59,12 +63,10 @@ def test_layout_matches_reference(tmp_path, shared_data, synthetic):
         q1 = ds["q/q1"][:]
         assert np.all(q1[~used] == -999999999999.0) and np.all(q1[used] > 0)
         assert ds["r/mean2"][...] == pytest.approx(res.extra["r_mean"][1])
-    (tmp_path / "geobam").mkdir()
-    path.rename(tmp_path / "geobam" / path.name)
-    got = algo.read_q(tmp_path, 74269800011)
-    np.testing.assert_allclose(got[used], res.extra["q_chain"].mean(axis=0)[used])
-    assert np.all(np.isnan(got[~used]))
-    assert algo.read_q(tmp_path, 11111111111) is None
+    got = flpe.read_result(flpe.get("neobam"), tmp_path, 74269800011)
+    np.testing.assert_allclose(got.q[used], res.extra["q_chain"].mean(axis=0)[used])
+    assert np.all(np.isnan(got.q[~used]))
+    assert flpe.read_result(flpe.get("neobam"), tmp_path, 11111111111) is None
 
 
 def test_flagged_below_min_obs(tmp_path, synthetic):
@@ -75,14 +77,16 @@ def test_flagged_below_min_obs(tmp_path, synthetic):
     (res,) = algo.run([(obs, synthetic.priors)])
     assert not res.valid and "usable times" in res.reason
     assert np.all(np.isnan(res.q)) and res.q.shape == (obs.nt,)
-    (tmp_path / "geobam").mkdir()
-    algo.write(tmp_path / "geobam" / algo.output_name([obs.reach_id]), [obs], [res])
-    with netCDF4.Dataset(tmp_path / "geobam" / algo.output_name([obs.reach_id])) as ds:
+    path = flpe.get("neobam").path(tmp_path, obs.reach_id)
+    path.parent.mkdir()
+    algo.write(path, [obs], [res])
+    with netCDF4.Dataset(path) as ds:
         assert ds.valid == 0
         assert set(ds.groups) == {*PARAM_GROUPS, "q"}
         assert np.all(ds["q/q3"][:].mask)
         assert ds["logn/mean1"][...].mask
-    assert np.all(np.isnan(algo.read_q(tmp_path, obs.reach_id)))
+    got = flpe.read_result(flpe.get("neobam"), tmp_path, obs.reach_id)
+    assert not got.valid and np.all(np.isnan(got.q))
 
 
 def test_flagged_without_flow_prior(synthetic):

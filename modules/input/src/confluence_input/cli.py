@@ -12,7 +12,7 @@ import numpy as np
 from confluence_core import jsonio, riversp, sword
 from confluence_core.cli import index_option, module_command
 from confluence_core.errors import ConfluenceError, InputError
-from confluence_core.index import entry, resolve_index
+from confluence_core.index import job_entry
 from confluence_core.volumes import volume_path
 
 from . import hydrocron, io, schema
@@ -36,8 +36,7 @@ def main(index: int | None, sword_version: int) -> None:
     observation or a bad granule is logged and the other reaches go on; the job
     fails only when every granule failed.
     """
-    basin_path = volume_path("input", "basin.json")
-    basin = entry(basin_path, resolve_index(index))
+    basin, basin_path, _ = job_entry("input", index)
     try:
         reach_ids = [int(r) for r in basin["reach_id"]]
     except (KeyError, TypeError, ValueError):

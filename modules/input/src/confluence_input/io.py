@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from confluence_core import ncio, riversp
 from confluence_core.errors import InputError
-from confluence_core.ids import continent_of
+from confluence_core.ids import continent_of, cycle_pass_id
 
 from . import schema
 from .assemble import ReachSeries, Table, utc_now
@@ -22,11 +22,6 @@ log = logging.getLogger(__name__)
 REACH_FIELDS = [n for n, _, _ in schema.REACH_VARS + schema.EXTRA_REACH if n != "reach_id"]
 NODE_OUT_FIELDS = [n for n, _, _ in schema.NODE_VARS + schema.EXTRA_NODE if n not in ("reach_id", "node_id")]
 NODE_FIELDS = [n for n in NODE_OUT_FIELDS if n not in schema.TILED_FROM_REACH]
-
-
-def cycle_pass_id(cycle: int, pass_number: int) -> int:
-    """Observation id of a cycle/pass when cycle_passes.json lacks it: ``cycle * 1000 + pass``."""
-    return int(cycle) * 1000 + int(pass_number)
 
 
 @dataclass

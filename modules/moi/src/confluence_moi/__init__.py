@@ -12,7 +12,7 @@ formulation below is ours.
 
 The optimisation
 ----------------
-Network (:mod:`.network`): the basin's reaches (the entry's, plus every SWORD
+Network (:mod:`confluence_core.network`): the basin's reaches (the entry's, plus every SWORD
 reach of the basin, so lakes (type 3) and dams (type 4) carry flow between the
 FLPE reaches) with one downstream reach each.  Unknowns are the lateral
 inflows :math:`L_j \ge 0` (m3/s) of every reach; mean flows follow with exact

@@ -15,16 +15,16 @@ from typing import Any
 import click
 import numpy as np
 from confluence_core import flpe, sos, sword
-from confluence_core.cli import index_option, module_command
+from confluence_core.cli import index_option, list_option, module_command
 from confluence_core.errors import InputError
 from confluence_core.flpe import FlpeOutput, FlpeReachResult
 from confluence_core.ids import continent_of
-from confluence_core.index import entry as index_entry
-from confluence_core.index import resolve_index
+from confluence_core.index import job_entry
+from confluence_core.network import Drainage, RiverNetwork, index_in
 from confluence_core.volumes import volume_path
 
 from . import integrate as ig
-from . import io, network, params
+from . import io, params
 
 NAME = "confluence-moi"
 log = logging.getLogger(NAME)
@@ -48,7 +48,7 @@ class BasinSummary:
     """The basin's network, priors and per-algorithm integration; the files written."""
 
     basin_id: int
-    net: network.Network
+    net: Drainage
     entry_reaches: np.ndarray
     prior: io.Priors
     algos: dict[str, AlgoSummary] = field(default_factory=dict)
@@ -79,16 +79,15 @@ def parse_entry(entry: Any, where: Any) -> tuple[int, np.ndarray, list[str]]:
     return basin_id, rids, names
 
 
-def build_network(basin_id: int, rids: np.ndarray, table: sword.Reaches) -> network.Network:
+def build_network(basin_id: int, rids: np.ndarray, table: sword.Reaches) -> Drainage:
     """The basin network: the entry's reaches plus every SWORD reach of the basin (types 3, 4 carry flow too)."""
     in_basin = table.reach_id[table.reach_id // 10**7 == basin_id]
     ids = np.unique(np.concatenate([rids, in_basin]))
-    found, up, dn, facc, dist = io.topology_rows(table, ids)
-    missing = ids[~found]
+    missing = ids[index_in(table.reach_id, ids) < 0]
     if missing.size:
         log.warning("basin %s: %d reach(es) not in SWORD, treated as isolated: %s", basin_id, missing.size,
                     ", ".join(map(str, missing[:10])) + (" ..." if missing.size > 10 else ""))
-    net = network.build(ids, up, dn, facc, dist)
+    net = RiverNetwork.from_sword(table, ids).drainage()
     for note in net.notes:
         log.info("basin %s: %s", basin_id, note)
     return net
@@ -113,7 +112,7 @@ def read_results(spec: FlpeOutput, rids: np.ndarray) -> dict[int, FlpeReachResul
     return out
 
 
-def integrate_algorithm(spec: FlpeOutput, net: network.Network, results: dict[int, FlpeReachResult],
+def integrate_algorithm(spec: FlpeOutput, net: Drainage, results: dict[int, FlpeReachResult],
                         prior: io.Priors, settings: ig.Settings) -> AlgoSummary:
     """Reach means and their sds from ``results``, then the integration over ``net`` (None when no data)."""
     n = net.n
@@ -220,18 +219,16 @@ def process_basin(entry: Any, settings: ig.Settings = ig.DEFAULT, where: Any = N
 
 @module_command(NAME, help=(__doc__ or "").replace("``", ""))
 @index_option
-@click.option("--basins", "basins_json", default="basin.json", show_default=True,
-              help="Fan-out list in the input volume.")
+@list_option
 @click.option("--flpe-sd", type=float, default=ig.Settings.flpe_sd, show_default=True,
               envvar="CONFLUENCE_MOI_FLPE_SD", show_envvar=True,
               help="Log-space sd of an FLPE reach mean without q_u.")
 @click.option("--prior-sd", type=float, default=ig.Settings.prior_sd, show_default=True,
               envvar="CONFLUENCE_MOI_PRIOR_SD", show_envvar=True,
               help="Log-space sd of the SoS model mean_q.")
-def main(index: int | None, basins_json: str, flpe_sd: float, prior_sd: float) -> None:
+def main(index: int | None, list_name: str | None, flpe_sd: float, prior_sd: float) -> None:
     """Integrate FLPE mean flows over one basin (entry INDEX of basin.json)."""
     if flpe_sd <= 0 or prior_sd <= 0:
         raise InputError(f"--flpe-sd and --prior-sd must be positive, not {flpe_sd} and {prior_sd}")
-    i = resolve_index(index)
-    where = volume_path("input", basins_json)
-    process_basin(index_entry(where, i), ig.Settings(flpe_sd=flpe_sd, prior_sd=prior_sd), where)
+    item, where, _ = job_entry("moi", index, list_name)
+    process_basin(item, ig.Settings(flpe_sd=flpe_sd, prior_sd=prior_sd), where)

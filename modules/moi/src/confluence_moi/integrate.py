@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from confluence_core.network import Drainage, accumulation, levels, outlet_of
 from scipy.optimize import least_squares
-
-from .network import Network, accumulation, levels, outlet_of
 
 #: Trust-region subproblem solver: "lsmr" works on the sparse Jacobian (fast at any size); "exact"
 #: (dense SVD) is kept for checks on small networks.
@@ -129,7 +128,7 @@ def reach_mean(q: np.ndarray, q_u: np.ndarray | None, settings: Settings = DEFAU
     return qbar, float(np.sqrt(s0**2 + spread)), n
 
 
-def integrate(net: Network, q_obs: np.ndarray, sd_obs: np.ndarray, q_prior: np.ndarray, sd_prior: np.ndarray,
+def integrate(net: Drainage, q_obs: np.ndarray, sd_obs: np.ndarray, q_prior: np.ndarray, sd_prior: np.ndarray,
               settings: Settings = DEFAULT) -> Integrated:
     """Integrate one algorithm's reach mean flows over the network.
 
@@ -144,7 +143,7 @@ def integrate(net: Network, q_obs: np.ndarray, sd_obs: np.ndarray, q_prior: np.n
 
     Parameters
     ----------
-    net : Network
+    net : confluence_core.network.Drainage
     q_obs : array, shape (n,)
         The algorithm's reach mean flow (m3/s), NaN where it has none.
     sd_obs : array, shape (n,)

@@ -67,19 +67,6 @@ def read_topology(path: Path) -> sword.Reaches:
     return sword.read_reaches(path)
 
 
-def topology_rows(table: sword.Reaches, reach_id: np.ndarray) -> tuple[np.ndarray, ...]:
-    """SWORD rows aligned with ``reach_id``: (found, rch_id_up, rch_id_dn, facc, dist_out); zeros/NaN if absent."""
-    order = np.argsort(table.reach_id)
-    pos = np.clip(np.searchsorted(table.reach_id[order], reach_id), 0, max(table.reach_id.size - 1, 0))
-    found = table.reach_id[order][pos] == reach_id if table.reach_id.size else np.zeros(reach_id.size, bool)
-    row = order[pos]
-    up = np.where(found[:, None], table.rch_id_up[row], 0)
-    dn = np.where(found[:, None], table.rch_id_dn[row], 0)
-    facc = np.where(found, table.facc[row], np.nan)
-    dist = np.where(found, table.dist_out[row], np.nan)
-    return found, up, dn, facc, dist
-
-
 def read_priors(path: Path, reach_id: np.ndarray) -> Priors:
     """SoS ``model/mean_q`` (m3/s) for ``reach_id``; all NaN (with a warning) when the file is absent.
 

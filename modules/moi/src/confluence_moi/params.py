@@ -12,7 +12,7 @@ inversely proportional to the roughness).
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -20,7 +20,7 @@ from importlib import resources
 import numpy as np
 
 #: Transforms of a source value before scaling.
-TRANSFORMS = {"none": lambda v: v, "exp": np.exp}
+TRANSFORMS: dict[str, Callable[[float], float]] = {"none": lambda v: v, "exp": lambda v: float(np.exp(v))}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ a reach without a SWOT file is an error.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -16,10 +17,9 @@ from typing import Any
 
 import numpy as np
 from confluence_core import flpe
-from confluence_core.cli import index_option, module_command
+from confluence_core.cli import index_option, list_option, module_command
 from confluence_core.errors import InputError
-from confluence_core.index import entry as index_entry
-from confluence_core.index import resolve_index
+from confluence_core.index import job_entry, reach_entry
 from confluence_core.volumes import volume_path
 
 from . import io
@@ -91,7 +91,8 @@ def products(reach_id: int, nt: int, flpe_root: Path, moi_file: Path
         if not spec.offline:
             missing.pop(c_key, None)
             continue
-        q_uc = _attempt(lambda s=spec: io.read_flpe_q(s, flpe_root, reach_id), missing, f"{spec.offline}_q_uc")
+        q_uc = _attempt(functools.partial(io.read_flpe_q, spec, flpe_root, reach_id), missing,
+                        f"{spec.offline}_q_uc")
         out[spec.offline] = (q_c, _fit(q_uc, nt, f"{spec.offline}_q_uc", missing, "no FLPE file"))
     cons = flpe.consensus()
     if cons.offline:
@@ -118,11 +119,9 @@ def _contributors(names: list[str] | None, constrained: dict[str, np.ndarray]) -
 
 def process_reach(entry: dict[str, Any]) -> Path:
     """Build the offline product of one ``reaches.json`` entry; return the file written."""
-    try:
-        reach_id = int(entry["reach_id"])
-    except (KeyError, TypeError, ValueError):
-        raise InputError(f"entry has no valid reach_id: {entry!r}") from None
-    swot_path = volume_path("input", "swot", str(entry.get("swot") or f"{reach_id}_SWOT.nc"))
+    item = reach_entry(entry)
+    reach_id = item.reach_id
+    swot_path = volume_path("input", "swot", item.swot)
     swot = io.read_swot(swot_path, reach_id)
     dA, dA_u, source = _area(swot)
     time = swot.fields["time"]
@@ -144,11 +143,8 @@ def process_reach(entry: dict[str, Any]) -> Path:
 
 @module_command(NAME, help=(__doc__ or "").replace("``", ""))
 @index_option
-def main(index: int | None) -> None:
+@list_option
+def main(index: int | None, list_name: str | None) -> None:
     """Write the offline product of one reach (entry INDEX of reaches.json)."""
-    i = resolve_index(index)
-    list_path = volume_path("input", "reaches.json")
-    entry = index_entry(list_path, i)
-    if not isinstance(entry, dict):
-        raise InputError(f"entry {i} is not an object", list_path)
+    entry, _, _ = job_entry("offline", index, list_name, kind=dict)
     process_reach(entry)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from confluence_core import flpe, ncio
+from confluence_core import flpe, integrator, ncio
 from confluence_core.errors import InputError
 
 log = logging.getLogger("confluence-offline")
@@ -76,21 +76,15 @@ def read_swot(path: Path, reach_id: int) -> SwotReach:
 def read_integrator(path: Path) -> dict[str, np.ndarray] | None:
     """``{reach}_integrator.nc``: MOI group name -> integrated ``q`` (m3/s); None when the file is absent.
 
+    Read by :func:`confluence_core.integrator.read_integrator`.
+
     Raises
     ------
     InputError
         When the file exists but cannot be read.
     """
-    if not path.exists():
-        return None
-    try:
-        with ncio.open_dataset(path) as ds:
-            return {name: np.atleast_1d(q) for name, grp in ds.groups.items()
-                    if (q := ncio.read_float(grp, "q")) is not None}
-    except InputError:
-        raise
-    except (OSError, RuntimeError, IndexError, KeyError, ValueError) as exc:
-        raise InputError(f"cannot read the integrator groups ({type(exc).__name__}: {exc})", path) from None
+    groups = integrator.read_integrator(path)
+    return None if groups is None else {name: g.q for name, g in groups.items()}
 
 
 def read_flpe_q(spec: flpe.FlpeOutput, flpe_root: Path, reach_id: int) -> np.ndarray | None:

@@ -19,7 +19,8 @@ from typing import Any
 import click
 import numpy as np
 from confluence_core import index as cindex
-from confluence_core.cli import index_option, module_command
+from confluence_core import s3
+from confluence_core.cli import index_option, list_option, module_command
 from confluence_core.errors import ConfluenceError, InputError
 from confluence_core.fill import INT_FILL
 from confluence_core.ids import continent_of
@@ -27,11 +28,13 @@ from confluence_core.jsonio import read_json
 from confluence_core.sos import sos_name
 from confluence_core.volumes import volume_path
 
-from . import io, s3
+from . import io
 from .gather import TIME, TIME_DIM, Collector, Field, VarSpec
 from .sources import Layout, Source, layout, sources
 
 NAME = "confluence-output"
+#: What the results key holds, in the "never written over" message.
+RESULTS_OBJECT = "a results file"
 log = logging.getLogger(NAME)
 
 #: ``file_status`` values of a module group.
@@ -65,14 +68,6 @@ def _has_reaches(continent: str) -> bool:
     items = read_json(path)
     return any(isinstance(it, dict) and "reach_id" in it and continent_of(it["reach_id"]) == continent
                for it in items or [])
-
-
-def _continent(i: int, continents_json: str) -> str:
-    path = volume_path("input", continents_json)
-    item = cindex.entry(path, i)
-    if not (isinstance(item, dict) and len(item) == 1):
-        raise InputError(f"entry {i} is not a {{continent: [digits]}} object", path)
-    return str(next(iter(item)))
 
 
 def _place(collector: Collector, sos: io.Sos, fld: Field, row: int, node_ids: np.ndarray | None) -> str | None:
@@ -187,12 +182,12 @@ def _s3_client() -> Any:
               help="Run identifier: a global attribute, and part of the S3 key (required with --bucket).")
 @click.option("--bucket", default=None, envvar="CONFLUENCE_RESULTS_BUCKET", show_envvar=True,
               help="s3://bucket/prefix: also upload the results as {prefix}/{run_id}/{file} (never overwrites).")
-@click.option("--continents", "continents_json", default="continent.json", show_default=True,
-              help="Fan-out list in the input volume.")
+@list_option
 def main(index: int | None, sword_version: str, run_id: str | None, bucket: str | None,
-         continents_json: str) -> None:
+         list_name: str | None) -> None:
     """Write one continent's results file (entry INDEX of continent.json)."""
-    continent = _continent(cindex.resolve_index(index), continents_json)
+    item, where, _ = cindex.job_entry("output", index, list_name)
+    continent, _ = cindex.continent_entry(item, where)
     name = results_name(continent, sword_version)
     dest = volume_path("output", name)
     sos_path = volume_path("input", "sos", sos_name(continent, sword_version))
@@ -207,9 +202,9 @@ def main(index: int | None, sword_version: str, run_id: str | None, bucket: str 
         if not run_id:
             raise ConfluenceError("--bucket needs a run id (--run-id or CONFLUENCE_RUN_ID) for its versioned key")
         bkt, prefix = s3.parse_url(bucket)
-        key = s3.results_key(prefix, run_id, name)
+        key = s3.join_key(prefix, run_id, name)
         client = _s3_client()
-        s3.check_destination(client, bkt, key)
+        s3.check_destination(client, bkt, key, RESULTS_OBJECT)
         target = (client, bkt, key)
     io.check_writable(dest.parent)
 
@@ -244,6 +239,6 @@ def main(index: int | None, sword_version: str, run_id: str | None, bucket: str 
     client, bkt, key = target
     with tempfile.TemporaryDirectory(prefix=".confluence-output-", dir=dest.parent) as tmp:
         staged = io.write_results(Path(tmp) / name, sos, collector, group_attrs, labels, lay, attrs)
-        s3.upload(client, staged, bkt, key)
+        s3.upload(client, staged, bkt, key, RESULTS_OBJECT)
         staged.replace(dest)
     log.info("wrote %s and uploaded it to s3://%s/%s", dest, bkt, key)

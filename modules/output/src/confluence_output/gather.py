@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from confluence_core.fill import FLOAT_FILL, INT_FILL, STR_FILL
+from confluence_core import ncio
+from confluence_core.fill import INT_FILL, STR_FILL
 
 #: Results dimension of observation time (root of the results file).
 TIME_DIM = "num_times"
@@ -133,13 +134,12 @@ class VarSpec:
 
 
 def default_fill(dtype: np.dtype) -> Any:
-    """The workflow's fill for ``dtype``: -999999999999.0 floats, -999 integers, ``no_data`` text."""
-    kind = np.dtype(dtype).kind
-    if kind == "f":
-        return FLOAT_FILL
-    if kind in "iub":
+    """The workflow's fill for ``dtype``: ``ncio.default_fill`` (floats, integers), -999 for booleans,
+    ``no_data`` for text."""
+    if np.dtype(dtype).kind == "b":
         return INT_FILL
-    return STR_FILL
+    fill = ncio.default_fill(dtype)
+    return STR_FILL if fill is None else fill
 
 
 def results_fill(dtype: np.dtype, source_fill: Any = None) -> Any:

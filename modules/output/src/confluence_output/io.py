@@ -19,9 +19,10 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import netCDF4
 import numpy as np
@@ -188,7 +189,7 @@ def _walk(group: Any, rel: str = "") -> list[tuple[str, Any]]:
     return out
 
 
-def _is_text(var: netCDF4.Variable) -> bool:
+def _is_text(var: netCDF4.Variable[Any]) -> bool:
     return var.dtype is str or (np.dtype(var.dtype).kind == "S" and var.ndim > 0)
 
 
@@ -202,7 +203,7 @@ def _unragged(values: np.ndarray, dtype: np.dtype, fill: Any) -> np.ndarray:
     return out.reshape((*values.shape, width))
 
 
-def _text_dims(var: netCDF4.Variable) -> tuple[str, ...]:
+def _text_dims(var: netCDF4.Variable[Any]) -> tuple[str, ...]:
     """Dimensions of a text variable without the character dimension of an S1 array."""
     return tuple(var.dimensions) if var.dtype is str else tuple(var.dimensions[:-1])
 
@@ -240,7 +241,7 @@ class _FileReader:
                 if _is_text(var):
                     dims = _text_dims(var)
                     if len(dims) == 1 and dims[0] not in self.special and dims[0] not in self.labels:
-                        values = ncio.read_strings(grp, var.name)
+                        values = cast(np.ndarray, ncio.read_strings(grp, var.name))  # var is in grp
                         self.labels[dims[0]] = (var.name, tuple(str(v) for v in values))
                         self.label_vars.add((rel, var.name))
                 elif var.name == "node_id" and var.ndim == 1 and var.dimensions[0] in self.lay.node_dims:
@@ -264,7 +265,7 @@ class _FileReader:
     def _drop(self, rel: str, name: str, why: str) -> None:
         self.dropped.append(f"{self._group(rel)}/{name}: {why}")
 
-    def _field(self, rel: str, grp: Any, var: netCDF4.Variable) -> Field | None:
+    def _field(self, rel: str, grp: Any, var: netCDF4.Variable[Any]) -> Field | None:
         name = var.name
         dims = list(var.dimensions)
         if name in self.lay.skip or (len(dims) == 1 and dims[0] == name):
@@ -305,7 +306,9 @@ class _FileReader:
             if not all(d in self.lay.time_dims for d in dims):
                 self._drop(rel, name, f"text on dimensions {tuple(dims)} is not carried")
             return None  # text on time (time_str): the results file has the numeric time
-        out_dims, kinds, labels, label_var = [], [], [], []
+        out_dims, kinds = [], []
+        labels: list[tuple[str, ...] | None] = []
+        label_var: list[str | None] = []
         for d in dims:
             if d in self.lay.time_dims:
                 out_dims.append(TIME_DIM)
@@ -378,32 +381,15 @@ def _group_at(root: netCDF4.Dataset, path: str) -> Any:
 
 def _copy_sos_groups(src: netCDF4.Dataset, dst: netCDF4.Dataset) -> None:
     """Copy the SoS ``reaches`` and ``nodes`` groups (every variable and attribute, raw values)."""
-    src.set_auto_maskandscale(False)
-    src.set_auto_chartostring(False)
-    dst.set_auto_maskandscale(False)
     for name in SOS_GROUPS:
         grp = ncio.get_group(src, name)
-        if grp is None:
-            continue
-        out = dst.createGroup(name)
-        out.setncatts({k: grp.getncattr(k) for k in grp.ncattrs()})
-        for dim in grp.dimensions.values():
-            out.createDimension(dim.name, len(dim))
-        for var in grp.variables.values():
-            for d in var.dimensions:
-                if d not in grp.dimensions and d not in dst.dimensions:
-                    dst.createDimension(d, len(src.dimensions[d]))
-            fill = var.getncattr("_FillValue") if "_FillValue" in var.ncattrs() else None
-            new = out.createVariable(var.name, var.datatype, var.dimensions, fill_value=fill,
-                                     zlib=var.ndim > 0 and var.dtype is not str, complevel=4)
-            new.setncatts({k: var.getncattr(k) for k in var.ncattrs() if k != "_FillValue"})
-            if "long_name" not in var.ncattrs():
-                new.long_name = f"{var.name} of the SoS {name} group"
-            if var.ndim == 0:
-                new.assignValue(var[...])
-            else:
-                new[...] = var[...]
-    dst.set_auto_maskandscale(True)
+        if grp is not None:
+            ncio.copy_group(grp, dst.createGroup(name), compress=True, default_attrs=_sos_attrs(name))
+
+
+def _sos_attrs(group: str) -> Callable[[netCDF4.Variable[Any]], dict[str, str]]:
+    """The default attributes of a variable copied from the SoS ``group``: a long_name."""
+    return lambda var: {"long_name": f"{var.name} of the SoS {group} group"}
 
 
 def _attrs_for(spec: VarSpec, lay: Layout, source_label: str) -> dict[str, Any]:

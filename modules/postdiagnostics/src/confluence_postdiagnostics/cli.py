@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import click
-from confluence_core.cli import index_option, module_command
-from confluence_core.errors import InputError
-from confluence_core.index import entry as index_entry
-from confluence_core.index import resolve_index
+from confluence_core.cli import index_option, list_option, module_command
+from confluence_core.index import job_entry
 from confluence_core.volumes import volume_path
 
 from . import checks
@@ -27,18 +24,14 @@ from .steps import Settings, run_flpe, run_moi
 NAME = "confluence-postdiagnostics"
 log = logging.getLogger(NAME)
 
-#: Fan-out list of each step (workflow.toml).
-LISTS = {"flpe": "reaches.json", "moi": "basin.json"}
+#: The workflow-table row of each mode (its fan-out list comes from the table).
+STEPS = {"flpe": "postdiagnostics_flpe", "moi": "postdiagnostics_moi"}
 
 
 def run(step: str, index: int | None, previous: str | None, settings: Settings,
         list_name: str | None = None) -> list[Path]:
     """Run ``step`` on entry ``index`` of its fan-out list; return the files written."""
-    i = resolve_index(index)
-    list_path = volume_path("input", list_name or LISTS[step])
-    item: Any = index_entry(list_path, i)
-    if not isinstance(item, dict):
-        raise InputError(f"entry {i} is not an object", list_path)
+    item, _, _ = job_entry(STEPS[step], index, list_name, kind=dict)
     if previous is None and volume_path("previous").is_dir():
         previous = str(volume_path("previous"))  # the driver's --previous, mounted as a volume
     prev = open_previous(previous)
@@ -49,7 +42,7 @@ def run(step: str, index: int | None, previous: str | None, settings: Settings,
 
 
 @module_command(NAME, help=(__doc__ or "").replace("``", ""))
-@click.argument("step", type=click.Choice(sorted(LISTS)))
+@click.argument("step", type=click.Choice(sorted(STEPS)))
 @index_option
 @click.option("--previous", default=None, envvar=PREVIOUS_ENV, show_envvar=True,
               help="Previous run to compare with: a run folder (its flpe/ and moi/ volumes) or "
@@ -63,8 +56,7 @@ def run(step: str, index: int | None, previous: str | None, settings: Settings,
 @click.option("--bounds-factor", type=float, default=checks.DEFAULT_BOUNDS_FACTOR, show_default=True,
               envvar="CONFLUENCE_BOUNDS_FACTOR", show_envvar=True,
               help="Tolerance on the SoS prior flow bounds: flows in [min_q/F, max_q*F] are realistic.")
-@click.option("--list", "list_name", default=None,
-              help="Fan-out list in the input volume (default reaches.json for flpe, basin.json for moi).")
+@list_option
 def main(step: str, index: int | None, previous: str | None, threshold: float, prepost_threshold: float,
          bounds_factor: float, list_name: str | None) -> None:
     """Flag FLPE (step 8) or MOI (step 10) discharge of one list entry."""

@@ -29,16 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from confluence_core import flpe, ncio
+from confluence_core import flpe, integrator, ncio
 from confluence_core.errors import InputError
 
 from .checks import FLAGGED, NO_REFERENCE, NO_RESULT, PASS
 
 log = logging.getLogger("confluence-postdiagnostics")
-
-#: Variables of an integrator group that are not flow-law parameters.
-MOI_NOT_PARAMS = ("q", "qbar_reachScale", "qbar_basinScale")
-
 
 @dataclass
 class Result:
@@ -75,31 +71,20 @@ def read_flpe(spec: flpe.FlpeOutput, flpe_root: Path, reach_id: int) -> Result |
 
 
 def read_integrator(path: Path) -> dict[str, Result] | None:
-    """Read ``{reach}_integrator.nc``: MOI group name -> integrated result; None when the file is absent.
+    """MOI group name -> integrated ``q`` and flow-law parameters; None when the file is absent.
+
+    Read by :func:`confluence_core.integrator.read_integrator`; the mean flows
+    (``qbar_reachScale``, ``qbar_basinScale``) are not flow-law parameters and are left out.
 
     Raises
     ------
     InputError
         When the file exists but is not a readable integrator file.
     """
-    if not path.exists():
+    groups = integrator.read_integrator(path)
+    if groups is None:
         return None
-    try:
-        with ncio.open_dataset(path) as ds:
-            out = {}
-            for name, grp in ds.groups.items():
-                q = ncio.read_float(grp, "q")
-                if q is None:
-                    log.debug("%s: group %s has no q; skipped", path, name)
-                    continue
-                params = {p: float(np.ravel(ncio.read_float(grp, p))[0])
-                          for p, var in grp.variables.items() if p not in MOI_NOT_PARAMS and var.ndim == 0}
-                out[name] = Result(q=np.atleast_1d(q), params=params)
-            return out
-    except InputError:
-        raise
-    except (OSError, RuntimeError, IndexError, KeyError, ValueError) as exc:
-        raise InputError(f"cannot read the integrator groups ({type(exc).__name__}: {exc})", path) from None
+    return {name: Result(q=g.q, params=g.flow_law) for name, g in groups.items()}
 
 
 def read_bounds(sos_path: Path | None, reach_ids: Sequence[int]) -> dict[int, tuple[float, float]]:

@@ -19,6 +19,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from confluence_core import s3
+from confluence_core.errors import ConfluenceError
+
 log = logging.getLogger("confluence-postdiagnostics")
 
 #: Environment variable naming the previous run (folder or s3:// prefix).
@@ -46,6 +49,8 @@ class PreviousRun:
 class LocalPrevious(PreviousRun):
     """A previous run folder (the mount root of an earlier local run)."""
 
+    root: Path
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
@@ -60,6 +65,8 @@ class LocalPrevious(PreviousRun):
 class S3Previous(PreviousRun):
     """A previous run below ``s3://bucket/prefix`` (its volumes as sub-prefixes)."""
 
+    root: Path
+
     def __init__(self, bucket: str, prefix: str, client: Any = None) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
@@ -69,16 +76,14 @@ class S3Previous(PreviousRun):
         self._broken: str | None = None
 
     def describe(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+        return s3.url(self.bucket, self.prefix)
 
     def _key(self, rel: str) -> str:
-        return f"{self.prefix}/{rel}" if self.prefix else rel
+        return s3.join_key(self.prefix, rel)
 
     def _s3(self) -> Any:
         if self._client is None:
-            import boto3
-
-            self._client = boto3.client("s3")
+            self._client = s3.client()
         return self._client
 
     def fetch(self, rel: str) -> Path | None:
@@ -87,30 +92,13 @@ class S3Previous(PreviousRun):
         dest = self.root / rel
         if dest.is_file():
             return dest
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        key = self._key(rel)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(dest.name + ".part")
         try:
-            self._s3().download_file(self.bucket, key, str(part))
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            part.unlink(missing_ok=True)
-            if code in ("404", "NoSuchKey", "NotFound"):
-                return None
-            self._broken = f"{code or 'error'}: {exc}"
+            return s3.download(self._s3(), self.bucket, self._key(rel), dest, missing_ok=True)
+        except ConfluenceError as exc:
+            self._broken = exc.reason
             log.warning("previous run %s unreadable (%s): stability flags are 'no reference'",
                         self.describe(), self._broken)
             return None
-        except (BotoCoreError, OSError) as exc:
-            part.unlink(missing_ok=True)
-            self._broken = f"{type(exc).__name__}: {exc}"
-            log.warning("previous run %s unreachable (%s): stability flags are 'no reference'",
-                        self.describe(), self._broken)
-            return None
-        part.replace(dest)
-        return dest
 
     def close(self) -> None:
         self._tmp.cleanup()
@@ -125,9 +113,10 @@ def open_previous(spec: str | None, client: Any = None) -> PreviousRun:
         log.info("no previous run given (--previous / $%s): stability flags are 'no reference'", PREVIOUS_ENV)
         return PreviousRun()
     if spec.startswith("s3://"):
-        bucket, _, prefix = spec[5:].partition("/")
-        if not bucket:
-            log.warning("previous run %r names no bucket: stability flags are 'no reference'", spec)
+        try:
+            bucket, prefix = s3.parse_url(spec)
+        except ConfluenceError as exc:
+            log.warning("previous run: %s; stability flags are 'no reference'", exc)
             return PreviousRun()
         return S3Previous(bucket, prefix, client)
     root = Path(spec)

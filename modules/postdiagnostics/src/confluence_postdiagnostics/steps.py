@@ -13,6 +13,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ import numpy as np
 from confluence_core import flpe
 from confluence_core.errors import ConfluenceError, InputError
 from confluence_core.ids import continent_of
+from confluence_core.index import reach_entry
 from confluence_core.sos import sos_name
 from confluence_core.volumes import volume_path
 
@@ -104,12 +106,12 @@ def _means(results: Sequence[io.Result | None]) -> tuple[np.ndarray, np.ndarray]
 
 def run_flpe(entry: dict[str, Any], settings: Settings, previous: PreviousRun) -> Path:
     """Step 8 on one ``reaches.json`` entry: flag every FLPE algorithm and the consensus of the reach."""
-    reach_id = _reach_id(entry)
+    reach_id = reach_entry(entry).reach_id
     sos = _sos_path(entry, reach_id)
     bounds = io.read_bounds(sos, [reach_id]).get(reach_id, (math.nan, math.nan))
     specs = [*flpe.algorithms().values(), flpe.consensus()]
     flpe_root = volume_path("flpe")
-    current, notes = zip(*(_attempt(lambda s=s: io.read_flpe(s, flpe_root, reach_id), f"{s.name} result")
+    current, notes = zip(*(_attempt(partial(io.read_flpe, s, flpe_root, reach_id), f"{s.name} result")
                            for s in specs), strict=True)
     prev = [_previous_flpe(previous, s, reach_id) for s in specs]
     realism, reasons = _realism(current, notes, bounds, settings.bounds_factor)
@@ -129,13 +131,13 @@ def run_flpe(entry: dict[str, Any], settings: Settings, previous: PreviousRun) -
 def _previous_flpe(previous: PreviousRun, spec: flpe.FlpeOutput, reach_id: int) -> io.Result | None:
     rel = f"flpe/{spec.folder}/{spec.file.format(reach_id=reach_id)}"
     local = previous.fetch(rel)
-    if local is None or previous.root is None:
-        if previous.root is not None:
+    root = previous.root
+    if local is None or root is None:
+        if root is not None:
             log.info("reach %s: previous run %s has no %s: %s stability 'no reference'",
                      reach_id, previous.describe(), rel, spec.name)
         return None
-    res, _ = _attempt(lambda: io.read_flpe(spec, previous.root / "flpe", reach_id),  # type: ignore[operator]
-                      f"previous {spec.name} result")
+    res, _ = _attempt(lambda: io.read_flpe(spec, root / "flpe", reach_id), f"previous {spec.name} result")
     return res
 
 
@@ -175,7 +177,7 @@ def _moi_reach(reach_id: int, bounds: tuple[float, float], sos: Path, settings: 
     current = [(integ or {}).get(s.moi) for s in specs]
     notes = [note if integ is None else "" for _ in specs]
     flpe_root = volume_path("flpe")
-    pre = [_attempt(lambda s=s: io.read_flpe(s, flpe_root, reach_id), f"{s.name} result")[0] for s in specs]
+    pre = [_attempt(partial(io.read_flpe, s, flpe_root, reach_id), f"{s.name} result")[0] for s in specs]
     prev_integ = _previous_moi(previous, reach_id)
     prev = [(prev_integ or {}).get(s.moi) for s in specs]
 
@@ -206,13 +208,6 @@ def _previous_moi(previous: PreviousRun, reach_id: int) -> dict[str, io.Result] 
         return None
     res, _ = _attempt(lambda: io.read_integrator(local), "previous integrator file")
     return res
-
-
-def _reach_id(entry: dict[str, Any]) -> int:
-    try:
-        return int(entry["reach_id"])
-    except (KeyError, TypeError, ValueError):
-        raise InputError(f"entry has no valid reach_id: {entry!r}") from None
 
 
 def _log_summary(reach_id: int, specs: Sequence[flpe.FlpeOutput], realism: np.ndarray, stability: np.ndarray,

@@ -89,7 +89,8 @@ def fails_bits(values: np.ndarray, mask: int) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(v)
     bits = np.where(finite, v, 0).astype(np.int64)
-    return finite & ((bits & int(mask)) != 0)
+    removed: np.ndarray = finite & ((bits & int(mask)) != 0)
+    return removed
 
 
 def tukey_outliers(values: np.ndarray, k: float = 1.5, min_samples: int = 5) -> np.ndarray:
@@ -125,7 +126,8 @@ def tukey_outliers(values: np.ndarray, k: float = 1.5, min_samples: int = 5) -> 
     iqr = q3 - q1
     with np.errstate(invalid="ignore"):
         outside = (v < q1 - k * iqr) | (v > q3 + k * iqr)
-    return finite & enough & outside
+    outliers: np.ndarray = finite & enough & outside
+    return outliers
 
 
 # --- the registry of quality checks ------------------------------------------------------------

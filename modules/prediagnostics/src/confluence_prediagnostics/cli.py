@@ -8,17 +8,13 @@ Reads entry ``--index`` of ``input/reaches.json``, filters
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
-from confluence_core.cli import index_option, module_command
-from confluence_core.errors import InputError
-from confluence_core.ids import continent_of
-from confluence_core.index import entry as index_entry
-from confluence_core.index import resolve_index
+from confluence_core.cli import index_option, list_option, module_command
+from confluence_core.index import ReachEntry, job_entry, reach_entry
 from confluence_core.volumes import volume_path
 
 from . import io
@@ -34,28 +30,20 @@ def diagnostics_path(reach_id: int) -> Path:
     return volume_path("diagnostics", "prediagnostics", f"{reach_id}_prediagnostics.nc")
 
 
-def _sword_name(entry: dict[str, Any], reach_id: int) -> str:
-    if entry.get("sword"):
-        return str(entry["sword"])
-    version = os.environ.get("CONFLUENCE_SWORD_VERSION", "16")
-    return f"{continent_of(reach_id)}_sword_v{version}.nc"
-
-
 #: Prior fields read from SWORD when the SWOT file does not hold them.
 PRIOR_FIELDS = (("reach", "p_width"), ("reach", "p_length"), ("node", "p_width"))
 
 
 def _add_prior(
-    entry: dict[str, Any], reach_id: int, data: io.SwotData,
-    reach: dict[str, Any], node: dict[str, Any], notes: dict[str, str],
+    entry: ReachEntry, data: io.SwotData, reach: dict[str, Any], node: dict[str, Any], notes: dict[str, str],
 ) -> None:
     """Add ``p_width`` / ``p_length`` (m) from SWORD where the SWOT file has none; ``notes`` say why not."""
     groups = {"reach": reach, "node": node}
     wanted = [(level, name) for level, name in PRIOR_FIELDS if groups[level].get(name) is None]
     if not wanted:
         return
-    sword = volume_path("input", "sword", _sword_name(entry, reach_id))
-    prior = io.read_prior(sword, reach_id, data.node_id)
+    sword = volume_path("input", "sword", entry.sword)
+    prior = io.read_prior(sword, entry.reach_id, data.node_id)
     if prior is None:
         log.info("%s absent: prior width / length checks skipped", sword)
         notes.update({f"{level}/{name}": f"SWORD file {sword.name} absent" for level, name in wanted})
@@ -72,17 +60,15 @@ def _add_prior(
 
 def process_reach(entry: dict[str, Any], cfg: Thresholds, config_file: Path | None = None) -> Outcome:
     """Run the step on one ``reaches.json`` entry: read, check, rewrite, write the flags."""
-    try:
-        reach_id = int(entry["reach_id"])
-    except (KeyError, TypeError, ValueError):
-        raise InputError(f"entry has no valid reach_id: {entry!r}") from None
-    swot = volume_path("input", "swot", str(entry.get("swot") or f"{reach_id}_SWOT.nc"))
+    item = reach_entry(entry)
+    reach_id = item.reach_id
+    swot = volume_path("input", "swot", item.swot)
     data = io.read_swot(swot, reach_id)
     if data.has_original:
         log.debug("%s: rerun, starting from the values kept in its 'original' group", swot)
     reach, node = dict(data.reach), dict(data.node)
     notes: dict[str, str] = {}
-    _add_prior(entry, reach_id, data, reach, node, notes)
+    _add_prior(item, data, reach, node, notes)
 
     outcome = prediagnose(reach, node, cfg, nt=data.nt, nx=data.nx)
     notes = {**outcome.skipped, **notes}
@@ -128,15 +114,9 @@ HELP = (
     envvar=CONFIG_ENV, show_envvar=True,
     help="TOML (or YAML) file overriding the check thresholds (keys above).",
 )
-@click.option(
-    "--reaches", "reaches_json", default="reaches.json", show_default=True,
-    help="Fan-out list in the input volume.",
-)
-def main(index: int | None, config_file: Path | None, reaches_json: str) -> None:
+@list_option
+def main(index: int | None, config_file: Path | None, list_name: str | None) -> None:
     """Filter one reach's SWOT observations (entry INDEX of reaches.json)."""
     cfg = load_thresholds(config_file)
-    i = resolve_index(index)
-    entry = index_entry(volume_path("input", reaches_json), i)
-    if not isinstance(entry, dict):
-        raise InputError(f"entry {i} is not an object", volume_path("input", reaches_json))
+    entry, _, _ = job_entry("prediagnostics", index, list_name, kind=dict)
     process_reach(entry, cfg, config_file)

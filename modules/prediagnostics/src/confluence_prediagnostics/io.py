@@ -27,7 +27,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import netCDF4
 import numpy as np
@@ -127,7 +127,7 @@ def _read_level(ds: netCDF4.Dataset, level: str, names: tuple[str, ...], data: S
             log.debug("%s: %s/%s absent", data.path, level, name)
             continue
         source = orig if name in MEASUREMENTS and ncio.has_var(orig, name) else grp
-        values = ncio.read_float(source, name)
+        values = cast(np.ndarray, ncio.read_float(source, name))  # present: has_var above
         var = source[name]
         if level == "node" and var.dimensions[:2] == ("nt", "nx"):
             data.transposed.add((level, name))
@@ -179,7 +179,7 @@ def read_prior(path: str | os.PathLike[str], reach_id: int, node_id: np.ndarray 
             if found:
                 rows = order[pos]
                 match = sword_ids[rows] == node_id
-                all_widths = ncio.read_float(nodes, "width")
+                all_widths = cast(np.ndarray, ncio.read_float(nodes, "width"))  # present: has_var above
                 widths[match] = all_widths[rows[match]]
             widths[~(widths > 0)] = np.nan
             prior.node_p_width = widths
@@ -200,57 +200,16 @@ def _positive(grp: Any, name: str, row: int) -> float:
 def write_swot(data: SwotData, outcome: Outcome) -> None:
     """Rewrite ``data.path`` atomically: every group, variable and attribute copied, removed
     values set to fill, and the ``original`` group added on the first run."""
-    replace: dict[tuple[str, str], np.ndarray] = {}
+    replace: dict[str, np.ndarray] = {}
     for level, removed in (("reach", outcome.reach_removed), ("node", outcome.node_removed)):
         for name, mask in removed.items():
             raw = data.raw[(level, name)]
             m = mask.T if (level, name) in data.transposed else mask
             fill = FLOAT_FILL if raw.dtype.kind == "f" else INT_FILL
-            replace[(f"/{level}", name)] = apply_removal(raw, m, fill)
+            replace[f"{level}/{name}"] = apply_removal(raw, m, fill)
     with ncio.create(data.path) as dst, ncio.open_dataset(data.path) as src:
-        for ds in (src, dst):
-            ds.set_auto_maskandscale(False)
-            ds.set_auto_chartostring(False)
-        _copy_group(src, dst, replace)
+        ncio.copy_group(src, dst, replace=replace)
         _add_originals(src, dst, data)
-
-
-def _fill_of(var: netCDF4.Variable) -> Any:
-    return var.getncattr("_FillValue") if "_FillValue" in var.ncattrs() else None
-
-
-def _copy_var(
-    var: netCDF4.Variable, dst: Any, data: np.ndarray | None = None, compress: bool = False
-) -> netCDF4.Variable:
-    """Copy ``var`` (dtype, dims, fill, attributes, compression) into ``dst``, with ``data`` if given."""
-    kwargs: dict[str, Any] = {}
-    filters = var.filters() or {}
-    if compress and var.ndim:
-        kwargs.update(zlib=True, complevel=4, shuffle=True)
-    else:
-        if filters.get("zlib"):
-            kwargs.update(zlib=True, complevel=filters.get("complevel", 4), shuffle=bool(filters.get("shuffle")))
-        chunks = var.chunking()
-        if isinstance(chunks, list):
-            kwargs["chunksizes"] = chunks
-    new = dst.createVariable(var.name, var.datatype, var.dimensions, fill_value=_fill_of(var), **kwargs)
-    new.setncatts({k: var.getncattr(k) for k in var.ncattrs() if k != "_FillValue"})
-    values = var[...] if data is None else data
-    if var.ndim == 0:
-        new.assignValue(values)
-    else:
-        new[...] = values
-    return new
-
-
-def _copy_group(src: Any, dst: Any, replace: dict[tuple[str, str], np.ndarray]) -> None:
-    dst.setncatts({k: src.getncattr(k) for k in src.ncattrs()})
-    for dim in src.dimensions.values():
-        dst.createDimension(dim.name, None if dim.isunlimited() else len(dim))
-    for var in src.variables.values():
-        _copy_var(var, dst, replace.get((src.path, var.name)))
-    for sub in src.groups.values():
-        _copy_group(sub, dst.createGroup(sub.name), replace)
 
 
 def _add_originals(src: Any, dst: Any, data: SwotData) -> None:
@@ -265,7 +224,7 @@ def _add_originals(src: Any, dst: Any, data: SwotData) -> None:
             )
             og = root.createGroup(level)
         if name not in og.variables:
-            _copy_var(src[level][name], og, data.raw[(level, name)], compress=True)
+            ncio.copy_variable(src[level][name], og, data.raw[(level, name)], compress=True)
 
 
 # --- writing the diagnostics file --------------------------------------------------------------

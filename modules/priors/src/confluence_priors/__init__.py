@@ -12,7 +12,7 @@ For the continent of entry ``--index`` of ``continent.json`` the module
    (:mod:`.constrain`; contracts.md section 8);
 4. computes geoBAM priors for every reach and node from its SWOT widths and
    slopes (:mod:`.geobam`; Brinkerhoff et al. 2020, Water Resources Research,
-   doi:10.1029/2019WR026390);
+   doi:10.1029/2020WR027949);
 5. writes the SoS with ``product_version`` raised, keeping the previous
    version, and optionally uploads it under a new S3 key (:mod:`.io`).
 """

@@ -6,13 +6,14 @@ import datetime as dt
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 import numpy as np
 from confluence_core import index as cindex
+from confluence_core import s3
 from confluence_core.cli import index_option, module_command
-from confluence_core.errors import ConfluenceError, InputError
+from confluence_core.errors import InputError
 from confluence_core.ids import continent_of
 from confluence_core.jsonio import read_json
 from confluence_core.sos import MODEL_Q_VARS, sos_name
@@ -58,7 +59,8 @@ def main(index: int | None, gauge_files: tuple[Path, ...], default_cal: int, nwi
     in reaches.json; writes the next SoS version in place (the previous one is
     kept in input/sos/versions/{old_version}/).
     """
-    continent = _continent(cindex.resolve_index(index))
+    item, where, _ = cindex.job_entry("priors", index)
+    continent, _ = cindex.continent_entry(item, where)
     name = sos_name(continent, sword_version)
     sos_dir = volume_path("input", "sos")
     dest = sos_dir / name
@@ -85,14 +87,6 @@ def main(index: int | None, gauge_files: tuple[Path, ...], default_cal: int, nwi
         io.upload_sos(target[0], dest, target[1], target[2])
 
 
-def _continent(i: int) -> str:
-    path = volume_path("input", "continent.json")
-    item = cindex.entry(path, i)
-    if not (isinstance(item, dict) and len(item) == 1):
-        raise InputError(f"entry {i} is not a {{continent: [digits]}} object", path)
-    return str(next(iter(item)))
-
-
 def _s3_client() -> Any:
     import boto3
 
@@ -110,12 +104,10 @@ def _upload_target(upload: str | None, version: str, name: str) -> tuple[Any, st
     """Check before any work that the upload key is free; return (client, bucket, key)."""
     if not upload:
         return None
-    bucket, prefix = io.parse_s3_url(upload)
+    bucket, prefix = s3.parse_url(upload)
     key = io.versioned_key(prefix, version, name)
     client = _s3_client()
-    if io.key_exists(client, bucket, key):
-        raise ConfluenceError("exists already: a new SoS version is never written over an old one",
-                              f"s3://{bucket}/{key}")
+    s3.check_destination(client, bucket, key, io.SOS_OBJECT)
     return client, bucket, key
 
 
@@ -248,8 +240,10 @@ def _priors_for(n: int, rows: np.ndarray, obs: list[io.SwotObs], model: ModelSta
         return {key: np.full(n, np.nan) for key in output_names()}
     node = node_rows is not None
     mv = {k: v[model_rows] for k, v in model.values.items()}
+    # widths and slopes are never None in a SwotObs (and obs is not empty): their stacks are arrays
     sub = geobam_priors(
-        _stack(obs, "node_width" if node else "width", node_rows), _stack(obs, "slope"),
+        cast(np.ndarray, _stack(obs, "node_width" if node else "width", node_rows)),
+        cast(np.ndarray, _stack(obs, "slope")),
         mv["mean_q"], mv["min_q"], mv["max_q"], mv["flow_duration_q"],
         _stack(obs, "node_width_u" if node else "width_u", node_rows), _stack(obs, "slope_u"),
         _stack(obs, "d_x_area_u"),

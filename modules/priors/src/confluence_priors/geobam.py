@@ -2,8 +2,8 @@ r"""geoBAM priors from SWOT widths and slopes (pure functions).
 
 geoBAM (Brinkerhoff, C. B., Gleason, C. J., Feng, D. and Lin, P. (2020),
 Constraining remote river discharge estimation using reach-scale
-geomorphology, Water Resources Research, 56, e2019WR026390,
-doi:10.1029/2019WR026390) improves the priors of BAM (Hagemann, M. W.,
+geomorphology, Water Resources Research, 56, e2020WR027949,
+doi:10.1029/2020WR027949) improves the priors of BAM (Hagemann, M. W.,
 Gleason, C. J. and Durand, M. T. (2017), BAM: Bayesian AMHG-Manning inference
 of discharge using remotely sensed stream width, slope, and height, Water
 Resources Research, 53, 9692-9707, doi:10.1002/2017WR021626) by first
@@ -108,6 +108,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from confluence_core.sos import EXCEEDANCE, GB_EXTRA, GB_PARAMS
 
 #: Width class edges (m): 15 log-spaced types, five per decade.
@@ -186,7 +187,7 @@ def classify(w50: np.ndarray, s50: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(w50) & np.isfinite(s50), rtype, 0).astype(np.int64)
 
 
-def r_of_b(b: np.ndarray) -> np.ndarray:
+def r_of_b(b: npt.ArrayLike) -> np.ndarray:
     """Dingman (2007) channel-shape exponent r from the AHG width exponent b (Manning, R = d)."""
     b = np.asarray(b, dtype=np.float64)
     return 3.0 * (1.0 - b) / (5.0 * b)
@@ -203,12 +204,12 @@ def logq_sd_from_fdc(flow_duration_q: np.ndarray | None, n: int) -> np.ndarray:
     return np.where(np.isfinite(sd) & (sd > 0), sd, LOGQ_SD_DEFAULT)
 
 
-def _rowwise(func: Callable[..., np.ndarray], values: np.ndarray | None, n: int) -> np.ndarray:
+def _rowwise(func: Callable[..., npt.ArrayLike], values: np.ndarray | None, n: int) -> np.ndarray:
     if values is None:
         return np.full(n, np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return func(np.asarray(values, dtype=np.float64).reshape(n, -1), axis=1)
+        return np.asarray(func(np.asarray(values, dtype=np.float64).reshape(n, -1), axis=1))  # [n]: already an array
 
 
 def geobam_priors(

@@ -28,13 +28,13 @@ import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import netCDF4
 import numpy as np
-from confluence_core import ncio
+from confluence_core import ncio, s3
 from confluence_core.atomic import atomic_path
-from confluence_core.errors import ConfluenceError, InputError
+from confluence_core.errors import InputError
 from confluence_core.fill import INT_FILL
 from confluence_core.sos import (
     EXCEEDANCE,
@@ -102,7 +102,8 @@ def _req_var(group: Any, gpath: str, name: str, path: Path) -> Any:
 def _ids(group: Any, name: str) -> np.ndarray:
     var = group.variables[name]
     if var.dtype == str or var.dtype.kind in "SU" or var.dtype == "S1":
-        return np.asarray([int(v) for v in ncio.read_strings(group, name)], dtype=np.int64)
+        texts = cast(np.ndarray, ncio.read_strings(group, name))  # present: read above
+        return np.asarray([int(v) for v in texts], dtype=np.int64)
     return np.asarray(var[...], dtype=np.int64)
 
 
@@ -112,7 +113,7 @@ def _texts(group: Any, name: str, n: int, default: str = "") -> np.ndarray:
     var = group.variables[name]
     if var.dtype != str and var.dtype.kind in "iuf":
         return np.asarray([str(int(v)) for v in np.asarray(var[...]).ravel()], dtype=object)
-    vals = ncio.read_strings(group, name)
+    vals = cast(np.ndarray, ncio.read_strings(group, name))  # present: has_var above
     return np.asarray(["" if v in ("no_data", "n") else v for v in vals], dtype=object)
 
 
@@ -121,7 +122,7 @@ def _model_state(group: Any, gpath: str, reach_id: np.ndarray, path: Path) -> Mo
     values = {}
     for name in MODEL_Q_VARS:
         var = _req_var(group, gpath, name, path)
-        values[name] = ncio.read_float(group, name).reshape(n, *var.shape[1:])
+        values[name] = cast(np.ndarray, ncio.read_float(group, name)).reshape(n, *var.shape[1:])  # present
     ow = ncio.read_int(group, "overwritten_indexes")
     ow = np.zeros(n, dtype=np.int64) if ow is None else np.asarray(ow, dtype=np.int64).reshape(n)
     return ModelState(reach_id, values, ow, _texts(group, "overwritten_source", n))
@@ -181,8 +182,9 @@ def _read_agency(group: Any, a: str, path: Path) -> Iterable[tuple[GaugeSeries, 
     site = _texts(group, f"{a}_id", n)
     if n == 0:
         return
-    q = ncio.read_float(group, f"{a}_q").reshape(n, -1)
-    qt = ncio.read_float(group, f"{a}_qt")
+    # present: _req_var above
+    q = cast(np.ndarray, ncio.read_float(group, f"{a}_q")).reshape(n, -1)
+    qt = cast(np.ndarray, ncio.read_float(group, f"{a}_qt"))
     qt = np.broadcast_to(qt, q.shape) if qt.ndim == 1 else qt.reshape(n, -1)
     cal = ncio.read_int(group, f"{a}_CAL")
     cal = np.zeros(n, dtype=np.int64) if cal is None else np.asarray(cal).reshape(n)
@@ -275,12 +277,9 @@ def write_sos(src: str | Path, dest: str | Path, update: SosUpdate) -> Path:
             attrs.update(update.attrs, product_version=update.version,
                          gauge_agency=";".join(new_agencies))
             new.setncatts(attrs)
-            _copy_dims(old, new, skip=redefined)
-            _copy_vars(old, new)
             model_vars = {*MODEL_Q_VARS, "overwritten_indexes", "overwritten_source"} if update.model else set()
-            for name, grp in old.groups.items():
-                if name not in rewritten:
-                    _copy_group(grp, new.createGroup(name), skip=model_vars if name == "model" else set())
+            ncio.copy_group(old, new, attrs=False, skip_dims=redefined,
+                            skip=rewritten | {f"model/{v}" for v in model_vars})
             _ensure_dim(new, MONTH_DIM, N_MONTHS)
             _ensure_dim(new, PROB_DIM, len(EXCEEDANCE))
             if update.model is not None:
@@ -301,45 +300,6 @@ def write_sos(src: str | Path, dest: str | Path, update: SosUpdate) -> Path:
 def _ensure_dim(ds: netCDF4.Dataset, name: str, size: int) -> None:
     if name not in ds.dimensions:
         ds.createDimension(name, size)
-
-
-def _copy_dims(src: Any, dst: Any, skip: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-    for name, dim in src.dimensions.items():
-        if name not in skip:
-            dst.createDimension(name, None if dim.isunlimited() else len(dim))
-
-
-def _copy_vars(src: Any, dst: Any, skip: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-    for name, var in src.variables.items():
-        if name in skip:
-            continue
-        attrs = {k: var.getncattr(k) for k in var.ncattrs() if k != "_FillValue"}
-        fill = var.getncattr("_FillValue") if "_FillValue" in var.ncattrs() else None
-        if var.dtype == str:
-            out = dst.createVariable(name, str, var.dimensions)
-        else:
-            filt = var.filters() or {}
-            out = dst.createVariable(name, var.datatype, var.dimensions, fill_value=fill,
-                                     zlib=bool(filt.get("zlib")), complevel=filt.get("complevel") or 4,
-                                     shuffle=bool(filt.get("shuffle")))
-        out.setncatts(attrs)
-        for v in (var, out):
-            v.set_auto_maskandscale(False)
-            v.set_auto_chartostring(False)
-        if var.size == 0:
-            continue
-        if var.ndim == 0:
-            out.assignValue(var.getValue())
-        else:
-            out[...] = var[...]
-
-
-def _copy_group(src: Any, dst: Any, skip: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-    dst.setncatts({k: src.getncattr(k) for k in src.ncattrs()})
-    _copy_dims(src, dst)
-    _copy_vars(src, dst, skip)
-    for name, sub in src.groups.items():
-        _copy_group(sub, dst.createGroup(name))
 
 
 def _attrs_of(old: Any, name: str) -> dict[str, Any]:
@@ -365,7 +325,7 @@ def _write_text(group: Any, name: str, values: np.ndarray, dims: tuple[str, ...]
 
 def _write_model(group: Any, old: Any, state: ModelState, gpath: str, dim: str = REACH_DIM) -> None:
     for name in MODEL_Q_VARS:
-        dims = _MODEL_DIMS.get(name, (REACH_DIM,))
+        dims: tuple[str, ...] = _MODEL_DIMS.get(name, (REACH_DIM,))
         if ncio.has_var(old, name):
             dims = old.variables[name].dimensions
         dims = (dim, *dims[1:])
@@ -382,7 +342,7 @@ def _write_gbpriors(new: netCDF4.Dataset, old: netCDF4.Dataset, priors: Mapping[
     old_gb = ncio.get_group(old, GB_GROUP)
     if not priors:
         if old_gb is not None:
-            _copy_group(old_gb, new.createGroup(GB_GROUP))
+            ncio.copy_group(old_gb, new.createGroup(GB_GROUP))
         return
     gb = new.createGroup(GB_GROUP)
     if old_gb is not None:
@@ -441,36 +401,25 @@ def backup_previous(src: Path, sos_dir: Path, name: str, version: str) -> Path:
     return dest
 
 
-_S3_RE = re.compile(r"^s3://(?P<bucket>[^/]+)/?(?P<prefix>.*)$")
 _VERSION_RE = re.compile(r"^\d{4,}$")
-
-
-def parse_s3_url(url: str) -> tuple[str, str]:
-    """``s3://bucket/some/prefix`` -> (bucket, ``some/prefix``)."""
-    m = _S3_RE.match(url.strip())
-    if not m:
-        raise ConfluenceError(f"not an S3 URL (s3://bucket/prefix): {url!r}")
-    return m["bucket"], m["prefix"].strip("/")
-
-
-def _join(*parts: str) -> str:
-    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+#: What an SoS key holds, in the "never written over" message.
+SOS_OBJECT = "an SoS version"
 
 
 def versioned_key(prefix: str, version: str, name: str) -> str:
     """S3 key of an SoS version: ``{prefix}/{version}/{name}``."""
-    return _join(prefix, version, name)
+    return s3.join_key(prefix, version, name)
 
 
 def latest_sos_key(client: Any, bucket: str, prefix: str, name: str) -> str:
     """The key of the newest SoS under ``prefix``: highest ``{prefix}/{version}/{name}``, else ``{prefix}/{name}``."""
-    base = _join(prefix, name)
+    base = s3.join_key(prefix, name)
     best: tuple[int, str] | None = None
     paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=_join(prefix) + "/" if prefix else ""):
+    for page in paginator.paginate(Bucket=bucket, Prefix=s3.join_key(prefix) + "/" if prefix else ""):
         for obj in page.get("Contents", []):
             key = obj["Key"]
-            rest = key[len(_join(prefix)) + 1:] if prefix else key
+            rest = key[len(s3.join_key(prefix)) + 1:] if prefix else key
             parts = rest.split("/")
             if len(parts) == 2 and parts[1] == name and _VERSION_RE.match(parts[0]):
                 cand = (int(parts[0]), key)
@@ -478,39 +427,14 @@ def latest_sos_key(client: Any, bucket: str, prefix: str, name: str) -> str:
     return best[1] if best else base
 
 
-def key_exists(client: Any, bucket: str, key: str) -> bool:
-    """True when ``s3://bucket/key`` exists (``head_object``)."""
-    from botocore.exceptions import ClientError
-
-    try:
-        client.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise ConfluenceError(f"cannot check the key ({code or exc})", f"s3://{bucket}/{key}") from None
-    return True
-
-
 def download_sos(client: Any, bucket: str, prefix: str, name: str, dest: Path) -> str:
     """Download the newest SoS under ``s3://bucket/prefix`` to ``dest``; return its key."""
-    from botocore.exceptions import ClientError
-
     key = latest_sos_key(client, bucket, prefix, name)
-    try:
-        with atomic_path(dest) as tmp:
-            client.download_file(bucket, key, str(tmp))
-    except ClientError as exc:
-        raise InputError(f"cannot download the SoS ({exc.response.get('Error', {}).get('Code', exc)})",
-                         f"s3://{bucket}/{key}") from None
+    s3.download(client, bucket, key, dest)
     return key
 
 
 def upload_sos(client: Any, path: Path, bucket: str, key: str) -> str:
-    """Upload ``path`` to ``s3://bucket/key``, refusing to overwrite an existing object."""
-    if key_exists(client, bucket, key):
-        raise ConfluenceError("exists already: a new SoS version is never written over an old one",
-                              f"s3://{bucket}/{key}")
-    client.upload_file(str(path), bucket, key)
-    LOG.info("uploaded %s to s3://%s/%s", path.name, bucket, key)
+    """Upload ``path`` to ``s3://bucket/key``, never over an existing object."""
+    s3.upload(client, path, bucket, key, SOS_OBJECT)
     return key

@@ -15,8 +15,8 @@ days and flows in m3/s, optional calibration flag). Sources:
   days since 0001-01-01 and ``discharge_cms(gauge, day)`` (m3/s), both
   padded with the float fill;
 - :class:`NwisGauges`: USGS NWIS daily values (parameter 00060 discharge,
-  statistic 00003 daily mean) from the Water Services REST API in its
-  WaterML-JSON form, converted from ft3/s to m3/s.
+  statistic 00003 daily mean) through ``dataretrieval`` (the USGS package),
+  converted from ft3/s to m3/s.
 
 Gauge files are chosen by suffix through :data:`FILE_SOURCES` (a registry,
 add a reader there). A malformed file (bad header, unparsable date, flow or
@@ -33,10 +33,11 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol, cast
 
 import numpy as np
-from confluence_core import ncio
+import pandas as pd
+from confluence_core import ncio, tables
 from confluence_core.errors import ConfluenceError, InputError
 from confluence_core.sos import date_to_qt
 
@@ -44,8 +45,6 @@ LOG = logging.getLogger("confluence-priors")
 
 #: ft3/s -> m3/s (exact: 0.3048 m per ft, cubed).
 CFS_TO_CMS = 0.3048**3
-#: Unit code of a WaterML series -> factor to m3/s.
-UNIT_TO_CMS: dict[str, float] = {"ft3/s": CFS_TO_CMS, "cfs": CFS_TO_CMS, "m3/s": 1.0}
 #: Agency names must make valid NetCDF group / variable names.
 AGENCY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 CSV_COLUMNS = ("agency", "site", "reach_id", "date", "discharge_cms")
@@ -113,95 +112,71 @@ class SosGauges:
 
 @dataclass
 class CsvGaugeFile:
-    """A CSV gauge file ``agency,site,reach_id,date,discharge_cms[,cal]``."""
+    """A CSV gauge file ``agency,site,reach_id,date,discharge_cms[,cal]``, read with pandas (as text, then
+    each column converted and checked, the first bad cell named by its line)."""
 
     path: Path
     name: str = "CSV"
 
     def load(self) -> list[GaugeSeries]:
-        rows, header = self._read()
-        cols = {c: [r[header[c]].strip() for r in rows] for c in header}
-        lines = np.arange(2, len(rows) + 2)
+        cols = self._read()
+        lines = np.arange(2, len(cols) + 2)
         days = self._dates(cols["date"], lines)
         flows = self._floats(cols["discharge_cms"], lines, "discharge_cms")
         reach = self._ints(cols["reach_id"], lines, "reach_id")
-        cal = self._ints(cols["cal"], lines, "cal", missing=-1) if "cal" in cols else np.full(len(rows), -1)
-        keys = np.array([f"{a}\x00{s}" for a, s in zip(cols["agency"], cols["site"], strict=True)])
+        cal = self._ints(cols["cal"], lines, "cal", missing=-1) if "cal" in cols else np.full(len(cols), -1)
         out = []
-        for key in dict.fromkeys(keys.tolist()):
-            sel = keys == key
-            agency, site = key.split("\x00")
+        for (agency, site), rows in cols.groupby(["agency", "site"], sort=False).indices.items():
             _check_agency(agency, self.path)
-            out.append(self._series(agency, site, reach[sel], cal[sel], days[sel], flows[sel], lines[sel]))
+            out.append(self._series(agency, site, reach[rows], cal[rows], days[rows], flows[rows], lines[rows]))
         return out
 
-    def _read(self) -> tuple[list[list[str]], dict[str, int]]:
+    def _read(self) -> pd.DataFrame:
+        """The known columns as stripped text, one row per non-blank line."""
         try:
-            with self.path.open(newline="") as fh:
-                reader = csv.reader(fh)
-                head = next(reader, None)
-                rows = [r for r in reader if r and any(x.strip() for x in r)]
+            table = tables.read_text_table(self.path)
         except FileNotFoundError:
             raise InputError("gauge file not found", self.path) from None
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except (UnicodeDecodeError, csv.Error, pd.errors.ParserError) as exc:
             raise InputError(f"not a readable CSV file ({exc})", self.path) from None
-        if head is None:
+        if table is None:
             raise InputError("empty gauge file (no header)", self.path)
-        names = [h.strip().lower() for h in head]
+        names = [h.lower() for h in table.header]
         missing = [c for c in CSV_COLUMNS if c not in names]
         if missing:
             raise InputError(f"bad header: missing column(s) {', '.join(missing)}; "
                              f"expected {','.join(CSV_COLUMNS)}[,cal]", self.path)
-        for i, r in enumerate(rows):
-            if len(r) != len(names):
-                raise InputError(f"line {i + 2}: {len(r)} fields, the header has {len(names)}", self.path)
-        wanted = [*CSV_COLUMNS, "cal"]
-        return rows, {c: names.index(c) for c in wanted if c in names}
+        bad = table.first_bad_width()
+        if bad is not None:
+            raise InputError(f"line {bad + 2}: {table.n_fields[bad]} fields, the header has {len(names)}", self.path)
+        wanted = [c for c in (*CSV_COLUMNS, "cal") if c in names]
+        return pd.DataFrame({c: table.rows[names.index(c)] for c in wanted})
 
-    def _dates(self, text: Sequence[str], lines: np.ndarray) -> np.ndarray:
-        arr = np.asarray(text, dtype=str)
-        days = None
-        if arr.size == 0 or not np.any(np.char.str_len(arr) != 10):
-            try:
-                days = arr.astype("datetime64[D]")
-            except ValueError:
-                days = None
-        if days is None:  # find the offending line (or parse strictly row by row)
-            parsed = []
-            for i, t in enumerate(text):
-                try:
-                    if len(t) != 10:
-                        raise ValueError(t)
-                    parsed.append(np.datetime64(dt.date.fromisoformat(t), "D"))
-                except ValueError:
-                    raise InputError(f"line {lines[i]}: unparsable date {t!r} (expected YYYY-MM-DD)",
-                                     self.path) from None
-            days = np.asarray(parsed, dtype="datetime64[D]")
-        return (days - np.datetime64("0001-01-01", "D")).astype(np.int64)
+    def _bad(self, ok: np.ndarray, text: pd.Series, lines: np.ndarray, what: str) -> None:
+        """InputError naming the first line where ``ok`` is False."""
+        if not ok.all():
+            i = int(np.flatnonzero(~ok)[0])
+            raise InputError(f"line {lines[i]}: {what.format(text.iloc[i])}", self.path)
 
-    def _floats(self, text: Sequence[str], lines: np.ndarray, col: str) -> np.ndarray:
-        clean = ["nan" if t.lower() in _MISSING else t for t in text]
-        try:
-            return np.asarray(clean, dtype=np.float64)
-        except ValueError:
-            for i, t in enumerate(clean):
-                try:
-                    float(t)
-                except ValueError:
-                    raise InputError(f"line {lines[i]}: {col} {t!r} is not a number", self.path) from None
-            raise
+    def _dates(self, text: pd.Series, lines: np.ndarray) -> np.ndarray:
+        days = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        self._bad((days.notna() & (text.str.len() == 10)).to_numpy(), text, lines,
+                  "unparsable date {!r} (expected YYYY-MM-DD)")
+        ordinal: np.ndarray = (days.to_numpy().astype("datetime64[D]") - np.datetime64("0001-01-01", "D"))
+        return ordinal.astype(np.int64)
 
-    def _ints(self, text: Sequence[str], lines: np.ndarray, col: str, missing: int | None = None) -> np.ndarray:
-        out = np.empty(len(text), dtype=np.int64)
-        for i, t in enumerate(text):
-            if missing is not None and t.lower() in _MISSING:
-                out[i] = missing
-                continue
-            try:
-                out[i] = int(float(t)) if t.endswith(".0") else int(t)
-            except ValueError:
-                raise InputError(f"line {lines[i]}: {col} {t!r} is not an integer", self.path) from None
-        return out
+    def _floats(self, text: pd.Series, lines: np.ndarray, col: str) -> np.ndarray:
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        missing = text.str.lower().isin(_MISSING).to_numpy()
+        self._bad(~np.isnan(values) | missing, text, lines, col + " {!r} is not a number")
+        return np.where(missing, np.nan, values)
+
+    def _ints(self, text: pd.Series, lines: np.ndarray, col: str, missing: int | None = None) -> np.ndarray:
+        absent = text.str.lower().isin(_MISSING).to_numpy() if missing is not None else np.zeros(len(text), bool)
+        values = pd.to_numeric(text.where(~absent, "0"), errors="coerce").to_numpy(dtype=np.float64,
+                                                                                na_value=np.nan)
+        self._bad(np.isfinite(values) & (values == np.floor(values)), text, lines, col + " {!r} is not an integer")
+        return np.where(absent, missing if missing is not None else 0, values).astype(np.int64)
 
     def _series(self, agency: str, site: str, reach: np.ndarray, cal: np.ndarray, days: np.ndarray,
                 flows: np.ndarray, lines: np.ndarray) -> GaugeSeries:
@@ -228,12 +203,13 @@ class NetcdfGaugeFile:
             missing = [v for v in need if v not in ds.variables]
             if missing:
                 raise InputError(f"not a gauge archive: missing variable(s) {', '.join(missing)}", self.path)
-            agency = ncio.read_strings(ds, "agency")
-            site = ncio.read_strings(ds, "site")
-            reach = ncio.read_int(ds, "reach_id")
+            # the `need` variables are present: checked above
+            agency = cast(np.ndarray, ncio.read_strings(ds, "agency"))
+            site = cast(np.ndarray, ncio.read_strings(ds, "site"))
+            reach = cast(np.ndarray, ncio.read_int(ds, "reach_id"))
             cal = ncio.read_int(ds, "cal")
-            qt = ncio.read_float(ds, "qt")
-            q = ncio.read_float(ds, "discharge_cms")
+            qt = cast(np.ndarray, ncio.read_float(ds, "qt"))
+            q = cast(np.ndarray, ncio.read_float(ds, "discharge_cms"))
         if qt.shape != q.shape or qt.ndim != 2 or qt.shape[0] != len(agency):
             raise InputError("qt and discharge_cms must both be [gauge, day]", self.path)
         out = []
@@ -265,117 +241,78 @@ def open_gauge_file(path: str | Path) -> GaugeSource:
 
 # --- USGS NWIS -------------------------------------------------------------------------------
 
-NWIS_DV_URL = "https://waterservices.usgs.gov/nwis/dv/"
-NWIS_PARAMETER = "00060"  # discharge
+NWIS_PARAMETER = "00060"  # discharge, ft3/s
 NWIS_STATISTIC = "00003"  # daily mean
+#: The value NWIS gives a day without data.
+NWIS_NO_DATA = -999999.0
+#: Where :func:`nwis_daily` reads (for messages).
+NWIS_SERVICE = "https://waterservices.usgs.gov/nwis/dv/"
 
 
-class Transport(Protocol):
-    """Fetches a JSON document (the seam tests replace with recorded responses)."""
+def nwis_daily(sites: Sequence[str], start: dt.date, end: dt.date) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """USGS daily mean discharge of ``sites`` from NWIS through ``dataretrieval`` (``nwis.get_dv``).
 
-    def get_json(self, url: str, params: dict[str, str]) -> Any: ...
-
-
-class RequestsTransport:
-    """HTTP GET with retries on connection errors and 429/5xx, exponential backoff and timeouts."""
-
-    def __init__(self, retries: int = 5, backoff: float = 2.0, timeout: tuple[float, float] = (10.0, 120.0)):
-        import requests
-        from requests.adapters import HTTPAdapter
-        from urllib3.util.retry import Retry
-
-        retry = Retry(total=retries, connect=retries, read=retries, backoff_factor=backoff,
-                      status_forcelist=(429, 500, 502, 503, 504), allowed_methods=("GET",))
-        self.session = requests.Session()
-        self.session.mount("https://", HTTPAdapter(max_retries=retry))
-        self.timeout = timeout
-
-    def get_json(self, url: str, params: dict[str, str]) -> Any:
-        import requests
-
-        try:
-            resp = self.session.get(url, params=params, timeout=self.timeout)
-            resp.raise_for_status()
-            return resp.json()
-        except (requests.RequestException, ValueError) as exc:
-            raise ConfluenceError(f"NWIS request failed after retries ({exc})", url) from None
-
-
-def parse_nwis_dv(doc: Any, where: str = "NWIS response") -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Parse an NWIS daily-values WaterML-JSON document.
-
-    Parameters
-    ----------
-    doc : dict
-        ``{"value": {"timeSeries": [...]}}`` as returned by
-        ``waterservices.usgs.gov/nwis/dv/?format=json``.
+    dataretrieval queries the Water Services daily-values service
+    (parameter 00060, statistic 00003), retries transient failures and parses
+    its WaterML-JSON answer into a DataFrame; here the values become m3/s and
+    NWIS's no-data value NaN.
 
     Returns
     -------
     dict
-        site number -> (qt days since 0001-01-01, discharge m3/s with the
-        series' ``noDataValue`` and unparsable values as NaN).
+        site number -> (qt days since 0001-01-01, daily discharge m3/s), for the sites with data.
+
+    Raises
+    ------
+    ConfluenceError
+        When the service cannot be reached or answers with an error (after dataretrieval's retries).
     """
-    try:
-        series = doc["value"]["timeSeries"]
-    except (KeyError, TypeError):
-        raise InputError("not an NWIS WaterML-JSON document (no value.timeSeries)", where) from None
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for ts in series:
-        try:
-            site = str(ts["sourceInfo"]["siteCode"][0]["value"])
-            var = ts["variable"]
-            code = str(var["variableCode"][0]["value"])
-            unit = str(var["unit"]["unitCode"])
-            nodata = float(var.get("noDataValue", -999999.0))
-            points = [p for block in ts["values"] for p in block["value"]]
-        except (KeyError, IndexError, TypeError, ValueError):
-            raise InputError("malformed NWIS timeSeries entry", where) from None
-        if code != NWIS_PARAMETER:
-            continue
-        if unit not in UNIT_TO_CMS:
-            raise InputError(f"site {site}: unknown discharge unit {unit!r}", where)
-        days = np.asarray([p["dateTime"][:10] for p in points], dtype="datetime64[D]")
-        raw = np.asarray([_to_float(p.get("value")) for p in points], dtype=np.float64)
-        raw[raw == nodata] = np.nan
-        qt = (days - np.datetime64("0001-01-01", "D")).astype(np.int64)
-        out[site] = dedupe_days(qt, raw * UNIT_TO_CMS[unit])
-    return out
+    logging.getLogger("dataretrieval.ogc.shaping").setLevel(logging.ERROR)  # "no geopandas": not used here
+    from dataretrieval import nwis
+    from dataretrieval.exceptions import DataRetrievalError, NoSitesError
 
-
-def _to_float(text: Any) -> float:
     try:
-        return float(text)
-    except (TypeError, ValueError):
-        return float("nan")
+        df, _ = nwis.get_dv(sites=list(sites), start=start.isoformat(), end=end.isoformat(),
+                            parameterCd=NWIS_PARAMETER, statCd=NWIS_STATISTIC, siteStatus="all", multi_index=False)
+    except NoSitesError:
+        return {}
+    except (DataRetrievalError, ValueError) as exc:
+        raise ConfluenceError(f"NWIS daily values request failed ({exc})", NWIS_SERVICE) from None
+    flows = [c for c in df.columns if str(c).startswith(NWIS_PARAMETER) and not str(c).endswith("_cd")]
+    if df.empty or not flows:
+        return {}
+    days = pd.DatetimeIndex(df.index)
+    days = days.tz_localize(None) if days.tz is not None else days  # the service's local day, tagged UTC
+    day = days.to_numpy().astype("datetime64[D]")
+    cfs = pd.concat([pd.to_numeric(df[c], errors="coerce") for c in flows], axis=1).bfill(axis=1).iloc[:, 0]
+    q = cfs.to_numpy(dtype=np.float64, na_value=np.nan)
+    q = np.where(q == NWIS_NO_DATA, np.nan, q) * CFS_TO_CMS
+    qt = (day - np.datetime64("0001-01-01", "D")).astype(np.int64)
+    site = df["site_no"].astype(str).to_numpy()
+    return {str(s): dedupe_days(qt[site == s], q[site == s]) for s in dict.fromkeys(site)}
 
 
 @dataclass
 class NwisGauges:
-    """USGS daily discharge from NWIS for given sites (site -> reach id)."""
+    """USGS daily discharge from NWIS for given sites (site -> reach id), ``batch`` sites per request."""
 
     sites: dict[str, int]
     start: dt.date
     end: dt.date
-    transport: Transport | None = None
     batch: int = 50
     name: str = "NWIS"
 
     def load(self) -> list[GaugeSeries]:
-        transport = self.transport or RequestsTransport()
         ids = sorted(self.sites)
         out = []
         for i in range(0, len(ids), self.batch):
             chunk = ids[i:i + self.batch]
-            params = {"format": "json", "sites": ",".join(chunk), "parameterCd": NWIS_PARAMETER,
-                      "statCd": NWIS_STATISTIC, "startDT": self.start.isoformat(),
-                      "endDT": self.end.isoformat(), "siteStatus": "all"}
-            parsed = parse_nwis_dv(transport.get_json(NWIS_DV_URL, params), NWIS_DV_URL)
+            daily = nwis_daily(chunk, self.start, self.end)
             for site in chunk:
-                if site not in parsed:
+                if site not in daily:
                     LOG.warning("NWIS: no daily discharge for USGS site %s", site)
                     continue
-                qt, q = parsed[site]
+                qt, q = daily[site]
                 out.append(GaugeSeries("USGS", site, self.sites[site], qt, q, None, "NWIS"))
         return out
 

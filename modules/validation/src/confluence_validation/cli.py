@@ -12,40 +12,23 @@ discharge on the observation days and the statistics go to
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
-from confluence_core.cli import index_option, module_command
-from confluence_core.errors import InputError
-from confluence_core.ids import continent_of
-from confluence_core.index import entry as index_entry
-from confluence_core.index import resolve_index
-from confluence_core.sos import sos_name
+from confluence_core.cli import index_option, list_option, module_command
+from confluence_core.index import job_entry, reach_entry
+from confluence_core.scores import all_scores
 from confluence_core.volumes import volume_path
 
 from . import io
 from .align import Aligned, GaugeSeries, align, clean_gauge
-from .stats import all_statistics
 
 NAME = "confluence-validation"
 #: Environment variable of ``--utc-offset``.
 OFFSET_ENV = "CONFLUENCE_GAUGE_UTC_OFFSET"
 log = logging.getLogger(NAME)
-
-
-def _reach_id(entry: Any) -> int:
-    try:
-        return int(entry["reach_id"])
-    except (KeyError, TypeError, ValueError):
-        raise InputError(f"entry has no valid reach_id: {entry!r}") from None
-
-
-def _sos_path(entry: dict[str, Any], reach_id: int) -> Path:
-    name = entry.get("sos") or sos_name(continent_of(reach_id), os.environ.get("CONFLUENCE_SWORD_VERSION", "16"))
-    return volume_path("input", "sos", str(name))
 
 
 def _cleaned(gauges: list[io.GaugeRecord]) -> list[tuple[io.GaugeRecord, GaugeSeries]]:
@@ -72,13 +55,14 @@ def _choose(candidates: list[tuple[io.GaugeRecord, GaugeSeries, Aligned]]
 
 def validate_reach(entry: dict[str, Any], utc_offset: float) -> Path | None:
     """Validate one ``reaches.json`` entry; return the file written, or None when the reach has no gauge."""
-    reach_id = _reach_id(entry)
-    sos_path = _sos_path(entry, reach_id)
+    item = reach_entry(entry)
+    reach_id = item.reach_id
+    sos_path = volume_path("input", "sos", item.sos)
     gauges = io.read_gauges(sos_path, reach_id, cal=0)
     if not gauges:
         log.debug("reach %s: no validation gauge (CAL 0) in %s; nothing to validate", reach_id, sos_path)
         return None
-    swot_path = volume_path("input", "swot", str(entry.get("swot") or f"{reach_id}_SWOT.nc"))
+    swot_path = volume_path("input", "swot", item.swot)
     times = io.read_times(swot_path, reach_id)
     products = io.read_products(reach_id, times.size)
     if not products:
@@ -90,7 +74,7 @@ def validate_reach(entry: dict[str, Any], utc_offset: float) -> Path | None:
     if len(candidates) > 1:
         log.info("reach %s: %d validation gauges; using %s (values on %d of %d observation days)", reach_id,
                  len(candidates), gauge.label, aligned.n_gauge_days, aligned.days.size)
-    stats = all_statistics(aligned.est, aligned.gauge)
+    stats = all_scores(aligned.est, aligned.gauge)
     attrs = {
         "title": f"Validation of discharge products against gauge {gauge.agency} {gauge.gauge_id}",
         "reach_id": np.int64(reach_id),
@@ -141,16 +125,12 @@ offset_option = click.option(
 @module_command(NAME, cls=click.Group, invoke_without_command=True, help=HELP)
 @index_option
 @offset_option
-@click.option("--reaches", "reaches_json", default="reaches.json", show_default=True,
-              help="Fan-out list in the input volume.")
-def main(index: int | None, utc_offset: float, reaches_json: str) -> None:
+@list_option
+def main(index: int | None, utc_offset: float, list_name: str | None) -> None:
     """Validate one reach (entry INDEX of reaches.json); `summary` summarises a whole run."""
     if click.get_current_context().invoked_subcommand is not None:
         return
-    i = resolve_index(index)
-    entry = index_entry(volume_path("input", reaches_json), i)
-    if not isinstance(entry, dict):
-        raise InputError(f"entry {i} is not an object", volume_path("input", reaches_json))
+    entry, _, _ = job_entry("validation", index, list_name, kind=dict)
     validate_reach(entry, utc_offset)
 
 

@@ -26,14 +26,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from confluence_core import flpe, ncio
+from confluence_core import flpe, integrator, ncio, scores
 from confluence_core.errors import InputError
 from confluence_core.volumes import volume_path
-
-from .stats import DEFINITIONS, STATISTICS, UNITS
 
 log = logging.getLogger("confluence-validation")
 
@@ -78,7 +76,7 @@ def _agency_group(ds: Any, agency: str) -> Any | None:
     return ds if ncio.has_var(ds, f"{agency}_reach_id") else None
 
 
-def _row(values: np.ndarray | None, i: int, n_days: int | None = None) -> np.ndarray:
+def _row(values: np.ndarray | None, i: int | np.integer, n_days: int | None = None) -> np.ndarray:
     """Row ``i`` of a ``[gauge, day]`` variable (or the whole of a shared ``[day]`` one)."""
     if values is None:
         return np.full(n_days or 0, np.nan)
@@ -200,20 +198,20 @@ def read_flpe(reach_id: int, nt: int, flpe_root: Path) -> list[Product]:
 
 def read_moi(reach_id: int, nt: int, path: Path) -> list[Product]:
     """MOI-integrated discharge ``{group}/q`` of every algorithm with an MOI group (``moi`` field)."""
-    if not path.exists():
+    try:
+        groups = integrator.read_integrator(path)
+    except InputError as exc:
+        log.warning("%s: cannot read MOI results (%s); MOI products skipped", path, exc.reason)
+        return []
+    if groups is None:
         log.debug("%s: absent; no MOI products", path)
         return []
     out: list[Product] = []
-    try:
-        with ncio.open_dataset(path) as ds:
-            for spec in flpe.algorithms().values():
-                grp = ncio.get_group(ds, spec.moi) if spec.moi else None
-                q = _as_series(ncio.read_float(grp, "q"), nt, f"{path}:{spec.moi}/q") if grp is not None else None
-                if q is not None:
-                    out.append(Product(f"moi_{spec.name}", "moi", f"moi/{path.name}:{spec.moi}/q", q))
-    except (InputError, OSError, RuntimeError) as exc:
-        log.warning("%s: cannot read MOI results (%s); MOI products skipped", path, exc)
-        return []
+    for spec in flpe.algorithms().values():
+        group = groups.get(spec.moi) if spec.moi else None
+        q = _as_series(group.q, nt, f"{path}:{spec.moi}/q") if group is not None else None
+        if q is not None:
+            out.append(Product(f"moi_{spec.name}", "moi", f"moi/{path.name}:{spec.moi}/q", q))
     return out
 
 
@@ -286,11 +284,11 @@ def write_validation(path: Path, products: list[Product], stats: Mapping[str, np
         ):
             ncio.write_strings(ds, var, values, (PRODUCT_DIM,), char_dim=_char_dim(ds, f"nchar_{var}", values),
                                fill=None, attrs={"long_name": long_name})
-        for name in STATISTICS:
+        for name in scores.NAMES:
             ncio.write_var(ds, name, stats[name], (PRODUCT_DIM,),
-                           attrs={"long_name": DEFINITIONS[name], "units": UNITS[name]})
+                           attrs={"long_name": scores.DEFINITIONS[name], "units": scores.UNITS[name]})
         ncio.write_var(ds, "n_matched", stats["n_matched"], (PRODUCT_DIM,), "i4",
-                       attrs={"long_name": DEFINITIONS["n_matched"], "units": "1"})
+                       attrs={"long_name": scores.DEFINITIONS["n_matched"], "units": "1"})
         ncio.write_var(ds, "day", np.asarray(days, dtype=np.int64), (DAY_DIM,), "i4",
                        attrs={"units": DAY_UNITS, "long_name": "observation day in the gauge's local time"})
         ncio.write_var(ds, "gauge_q", gauge_q, (DAY_DIM,),
@@ -327,11 +325,12 @@ def read_validation(path: Path) -> ValidationFile:
     with ncio.open_dataset(path) as ds:
         attrs = {k: ds.getncattr(k) for k in ds.ncattrs()}
         names = ncio.read_strings(ds, "products")
-        if names is None or any(not ncio.has_var(ds, s) for s in (*STATISTICS, "n_matched")):
+        if names is None or any(not ncio.has_var(ds, s) for s in (*scores.NAMES, "n_matched")):
             raise InputError("not a validation file: products or statistics variables missing", path)
         family = ncio.read_strings(ds, "family", np.full(names.shape, "", dtype=object))
-        stats = {s: np.atleast_1d(ncio.read_float(ds, s)) for s in STATISTICS}
-        stats["n_matched"] = np.atleast_1d(ncio.read_int(ds, "n_matched")).astype(np.int64)
+        # present: checked above
+        stats = {s: np.atleast_1d(cast(np.ndarray, ncio.read_float(ds, s))) for s in scores.NAMES}
+        stats["n_matched"] = np.atleast_1d(cast(np.ndarray, ncio.read_int(ds, "n_matched"))).astype(np.int64)
         days = np.atleast_1d(ncio.read_int(ds, "day", np.zeros(0, np.int64))).astype(np.int64)
         gauge_q = np.atleast_1d(ncio.read_float(ds, "gauge_q", np.zeros(0)))
         product_q = ncio.read_float(ds, "product_q", np.zeros((len(names), 0)))

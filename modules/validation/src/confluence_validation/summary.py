@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from confluence_core import scores
 from confluence_core.atomic import atomic_path, write_text
 from confluence_core.errors import ConfluenceError
 from confluence_core.volumes import volume_path
 
 from . import io
 from .align import clean_gauge, day_to_date
-from .stats import STATISTICS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -32,7 +32,7 @@ log = logging.getLogger("confluence-validation")
 
 CSV_NAME = "summary.csv"
 PNG_NAME = "summary.png"
-COLUMNS = ("reach_id", "gauge_agency", "gauge_id", "product", "family", "n_matched", *STATISTICS)
+COLUMNS = ("reach_id", "gauge_agency", "gauge_id", "product", "family", "n_matched", *scores.NAMES)
 #: Most products drawn in one hydrograph panel (families in this order first).
 MAX_LINES = 8
 FAMILY_ORDER = {"flpe": 0, "consensus": 1, "moi": 2, "offline": 3}
@@ -66,7 +66,7 @@ def table(files: list[io.ValidationFile]) -> str:
         for j, product in enumerate(f.products):
             w.writerow([f.reach_id, f.attrs.get("gauge_agency", ""), f.attrs.get("gauge_id", ""), product,
                         f.family[j] if j < len(f.family) else "", int(f.stats["n_matched"][j]),
-                        *(_fmt(f.stats[s][j]) for s in STATISTICS)])
+                        *(_fmt(f.stats[s][j]) for s in scores.NAMES)])
     return buf.getvalue()
 
 
@@ -127,9 +127,9 @@ def _hydrograph(ax: Axes, f: io.ValidationFile) -> None:
                  fontsize=8)
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
-    locator = AutoDateLocator(maxticks=6)
+    locator = AutoDateLocator(maxticks=6)  # type: ignore[no-untyped-call]  # matplotlib.dates is not annotated
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]  # matplotlib.dates: no annotations
     ax.set_ylabel("Q (m3/s)", fontsize=7)
     ax.tick_params(labelsize=6)
     ax.legend(fontsize=5, ncol=2)

@@ -28,9 +28,7 @@ class Consensus(AlgorithmBase):
     """Median of the FLPE algorithms' discharge (contracts.md section 9); a combiner."""
 
     name: ClassVar[str] = "consensus"
-    fanout: ClassVar[str] = "reach"
     min_obs: ClassVar[int] = 0
-    q_var: ClassVar[str] = "consensus_q"
 
     def run(self, reaches: Sequence[tuple[ReachObs, Priors]]) -> list[FlpeResult]:
         """Without other algorithms' series there is nothing to combine: flagged results."""
@@ -43,13 +41,13 @@ class Consensus(AlgorithmBase):
             log.info("reach %s: %s left out of the consensus: %s", reach_id, name, why)
         reason = "" if used else "no algorithm series passed the consensus screening"
         return FlpeResult(reach_id=int(reach_id), q=q, valid=bool(used), reason=reason,
-                          extra={"contributing_algos": used})  # type: ignore[dict-item]
+                          extra={"contributing_algos": used})
 
     def write(self, path: Path, obs: Sequence[ReachObs], results: Sequence[FlpeResult]) -> None:
         """Write ``{reach_id}_consensus.nc``: consensus_q and time_str on nt, attrs n_algos,
         contributing_algos (a list of names, as the public workflow writes it) and valid."""
         o, res = obs[0], results[0]
-        used = list(res.extra.get("contributing_algos", []))  # type: ignore[arg-type]
+        used = list(res.extra.get("contributing_algos", []))
         with ncio.create(path) as ds:
             ds.setncattr("n_algos", str(len(used)))
             ds.setncattr("contributing_algos", used if len(used) != 1 else used[0])

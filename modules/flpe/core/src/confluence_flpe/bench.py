@@ -32,8 +32,11 @@ from confluence_core.atomic import atomic_path, write_text
 from confluence_core.errors import ConfluenceError, NotEnoughDataError
 
 from . import metrics, registry
-from .interface import Algorithm, FlpeResult, is_combiner
+from .interface import Algorithm, Combiner, FlpeResult, is_combiner
 from .pepsi import PepsiReach, load_river
+
+#: One row of the score tables: names (river, algo) and numbers (counts, scores).
+Row = dict[str, str | int | float]
 
 log = logging.getLogger("confluence-flpe.bench")
 
@@ -64,7 +67,7 @@ def _run_algo(algo: Algorithm, reaches: Sequence[PepsiReach]) -> list[np.ndarray
         return FlpeResult.invalid(r.obs.reach_id, r.obs.nt, why)
 
     pairs = [(r.obs, r.priors) for r in reaches]
-    if algo.fanout == "reachset":  # the river's reaches, in order, as one set
+    if registry.fanout(algo) == "reachset":  # the river's reaches, in order, as one set
         short = [r for r in reaches if r.obs.n_valid < algo.min_obs]
         try:
             results = [flagged(r, "too few observations") for r in reaches] if short else list(algo.run(pairs))
@@ -83,7 +86,7 @@ def _run_algo(algo: Algorithm, reaches: Sequence[PepsiReach]) -> list[np.ndarray
     return [np.where(res.valid, np.asarray(res.q, dtype=np.float64), np.nan) for res in results]
 
 
-def run_river(path: Path, river_index: int, algos: Sequence[Algorithm], combiners: Sequence[Algorithm],
+def run_river(path: Path, river_index: int, algos: Sequence[Algorithm], combiners: Sequence[Combiner],
               every: int, noise: bool, seed: int) -> RiverRun:
     """Load one Pepsi river and run the algorithms, then the combiners, on it."""
     reaches = load_river(path, river_index, every=every, noise=noise, seed=seed)
@@ -95,7 +98,7 @@ def run_river(path: Path, river_index: int, algos: Sequence[Algorithm], combiner
     for comb in combiners:
         t0 = time.perf_counter()
         run.q[comb.name] = [
-            np.asarray(comb.combine(r.obs.reach_id, r.obs.nt,  # type: ignore[attr-defined]
+            np.asarray(comb.combine(r.obs.reach_id, r.obs.nt,
                                     {a.name: run.q[a.name][k] for a in algos}).q, dtype=np.float64)
             for k, r in enumerate(reaches)
         ]
@@ -103,39 +106,39 @@ def run_river(path: Path, river_index: int, algos: Sequence[Algorithm], combiner
     return run
 
 
-def score_rows(runs: Sequence[RiverRun]) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+def score_rows(runs: Sequence[RiverRun]) -> tuple[list[Row], list[Row]]:
     """Per-reach rows and per-river median rows (plus ``ALL``: the median over every reach)."""
-    reach_rows: list[dict[str, object]] = []
+    reach_rows: list[Row] = []
     for run in runs:
         for algo, qs in run.q.items():
             for r, q in zip(run.reaches, qs, strict=True):
                 reach_rows.append({"river": run.river, "reach": r.reach, "algo": algo,
                                    "n_obs": int(np.count_nonzero(np.isfinite(q))),
                                    **metrics.scores(q, r.q_true)})
-    river_rows: list[dict[str, object]] = []
+    river_rows: list[Row] = []
     algos = list(dict.fromkeys(str(row["algo"]) for row in reach_rows))
     for river in [*(run.river for run in runs), "ALL"]:
         for algo in algos:
             rows = [x for x in reach_rows if x["algo"] == algo and river in ("ALL", x["river"])]
-            scored = [x for x in rows if np.isfinite(float(x["nRMSE"]))]  # type: ignore[arg-type]
-            med = {k: float(np.median([float(x[k]) for x in scored])) if scored else float("nan")  # type: ignore[arg-type]
+            scored = [x for x in rows if np.isfinite(float(x["nRMSE"]))]
+            med = {k: float(np.median([float(x[k]) for x in scored])) if scored else float("nan")
                    for k in metrics.NAMES}
             river_rows.append({"river": river, "algo": algo, "n_reaches": len(rows),
                                "n_scored": len(scored), **med})
     return reach_rows, river_rows
 
 
-def format_table(rows: Sequence[dict[str, object]], title: str) -> str:
+def format_table(rows: Sequence[Row], title: str) -> str:
     """A fixed-width text table of the per-river rows."""
     head = f"{'river':<26} {'algo':<10} {'reaches':>7} {'scored':>6} " + " ".join(f"{k:>7}" for k in metrics.NAMES)
     lines = [title, head, "-" * len(head)]
     for row in rows:
-        vals = " ".join(f"{float(row[k]):>7.3f}" for k in metrics.NAMES)  # type: ignore[arg-type]
+        vals = " ".join(f"{float(row[k]):>7.3f}" for k in metrics.NAMES)
         lines.append(f"{row['river']!s:<26} {row['algo']!s:<10} {row['n_reaches']!s:>7} {row['n_scored']!s:>6} {vals}")
     return "\n".join(lines) + "\n"
 
 
-def _csv(rows: Sequence[dict[str, object]]) -> str:
+def _csv(rows: Sequence[Row]) -> str:
     buf = io.StringIO()
     if rows:
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
@@ -178,7 +181,7 @@ def plot_river(run: RiverRun, dest: Path, title: str) -> None:
 
 def benchmark(files: Sequence[Path], every: int = 10, noise: bool = False, seed: int = 0,
               algos: Sequence[str] = (), out: Path | None = None,
-              plots: bool = True) -> tuple[str, list[dict[str, object]]]:
+              plots: bool = True) -> tuple[str, list[Row]]:
     """Run the benchmark; return the text table and the per-river rows (and write ``out``)."""
     chosen = [registry.get(a) for a in algos] if algos else registry.algorithms()
     plugins = [a for a in chosen if not is_combiner(a)]

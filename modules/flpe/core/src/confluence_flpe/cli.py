@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 from confluence_core import index as cindex
+from confluence_core import workflow
 from confluence_core.cli import get_logger, index_option, module_command
 from confluence_core.volumes import volume_path
 
 from . import registry
-from .io import FANOUT_LISTS
 from .runner import run_entry
 
 
@@ -16,8 +16,7 @@ from .runner import run_entry
 @click.argument("algo")
 @index_option
 @click.option("--list", "list_name", default=None,
-              help="Fan-out list in the input volume (default: the plug-in's fanout_list, else "
-                   "reaches.json for reach algorithms and metrosets.json for reach-set ones).")
+              help="Fan-out list in the input volume (default: the list of the algorithm's workflow-table row).")
 def main(algo: str, index: int | None, list_name: str | None) -> None:
     """Run FLPE algorithm ALGO (an installed plug-in, e.g. momma) on entry --index of its list.
 
@@ -27,9 +26,10 @@ def main(algo: str, index: int | None, list_name: str | None) -> None:
     logger = get_logger("confluence-flpe")
     plugin = registry.get(algo)
     i = cindex.resolve_index(index)
-    name = list_name or getattr(plugin, "fanout_list", None) or FANOUT_LISTS[plugin.fanout]
-    list_path = volume_path("input", name)
+    step = workflow.current_step(algo)
+    list_path = volume_path("input", list_name or workflow.fanout_list(algo))
     entry = cindex.entry(list_path, i)
     logger.info("%s: entry %d of %s", algo, i, list_path)
-    paths = run_entry(plugin, entry, volume_path("input"), volume_path("flpe"), source=f"{list_path}[{i}]")
+    paths = run_entry(plugin, entry, volume_path("input"), volume_path("flpe"), source=f"{list_path}[{i}]",
+                      step=step)
     logger.info("%s: entry %d done, %d file(s) written", algo, i, len(paths))

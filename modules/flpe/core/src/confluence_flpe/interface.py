@@ -7,31 +7,19 @@ ordered upstream to downstream), the reach's SWOT observations
 (:meth:`Algorithm.write`), because every algorithm's file differs
 (contracts.md section 9, ``reference_outputs/flpe``).
 
+What is a fact of the workflow and not of the code lives in the algorithm's
+row of the workflow table (:mod:`confluence_core.workflow`): its fan-out
+(``reach`` or ``reachset``) and list, its output file names, and its output
+contract (discharge and parameter variables, MOI group, offline prefix) that
+every later step reads through :mod:`confluence_core.flpe`.  A plug-in never
+restates them.
+
 Algorithms are found through the entry-point group ``confluence.flpe``
-(name -> class), never through an if/elif on names.
-
-Optional parts of the protocol (a plug-in may leave them out; the framework
-uses the documented default):
-
-- ``read_q(flpe_dir, reach_id) -> np.ndarray | None``: the discharge series
-  ``[nt]`` this algorithm wrote for ``reach_id`` (NaN where none), or None
-  when it wrote no file for the reach.  ``flpe_dir`` is the root of the flpe
-  volume (``/mnt/data/flpe``); the algorithm's own files are in
-  ``flpe_dir/<name>/``.  Default (:func:`default_read_q`): read the variable
-  ``q_var`` (default ``"Q"``; a group path such as ``"q/q1"`` is allowed) of
-  ``flpe_dir/<name>/<output_name([reach_id])>``.  Reach-set algorithms, whose
-  file names hold the whole set, must provide their own ``read_q``.
-- ``q_var``: see ``read_q``.
-- ``fanout_list``: the fan-out list a reach-set algorithm reads
-  (``metrosets.json``, ``hivdisets.json``, ``sicsets.json``); default
-  ``reaches.json`` for reach algorithms and ``metrosets.json`` for reach sets.
-- ``combine(reach_id, nt, series) -> FlpeResult``: marks a *combiner*
-  (consensus): it does not run on observations but on the other algorithms'
-  discharge series ``{algo name: q[nt]}``.  The runner gathers the series
-  through every other plug-in's ``read_q`` and calls ``combine`` instead of
-  ``run``.
-
-:class:`AlgorithmBase` implements these defaults for plug-ins that subclass it.
+(name -> class), never through an if/elif on names; the entry point's name is
+the name of its workflow row.  A *combiner* (consensus) has
+``combine(reach_id, nt, series) -> FlpeResult``: it does not run on
+observations but on the other algorithms' discharge series ``{algo name:
+q[nt]}``, which the runner reads through the output contract.
 """
 
 from __future__ import annotations
@@ -39,12 +27,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeGuard, runtime_checkable
 
 import numpy as np
-from confluence_core import flpe as flpe_contract
-
-Fanout = Literal["reach", "reachset"]
 
 
 @dataclass
@@ -98,7 +83,8 @@ class ReachObs:
     @property
     def valid(self) -> np.ndarray:
         """Times with finite width, wse and slope."""
-        return np.isfinite(self.width) & np.isfinite(self.wse) & np.isfinite(self.slope)
+        valid: np.ndarray = np.isfinite(self.width) & np.isfinite(self.wse) & np.isfinite(self.slope)
+        return valid
 
 
 @dataclass
@@ -129,7 +115,8 @@ class FlpeResult:
 
     ``params`` holds the flow-law parameters (names as the algorithm's output
     file uses them, e.g. ``A0``, ``n``, ``na``, ``x1``); ``extra`` anything
-    else the algorithm writes (posterior sds, diagnostics).  ``valid`` False
+    else the algorithm writes (posterior sds, diagnostics, the names of the
+    algorithms a combiner used: values of any type).  ``valid`` False
     means the algorithm could not run for this reach; ``reason`` says why.
     """
 
@@ -137,7 +124,7 @@ class FlpeResult:
     q: np.ndarray
     q_u: np.ndarray | None = None
     params: dict[str, float | np.ndarray] = field(default_factory=dict)
-    extra: dict[str, float | np.ndarray] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     valid: bool = True
     reason: str = ""
 
@@ -151,10 +138,8 @@ class FlpeResult:
 class Algorithm(Protocol):
     """An FLPE algorithm plug-in."""
 
-    #: Name used on the command line and as the output folder ``flpe/<name>``.
+    #: Name used on the command line: the name of the algorithm's workflow-table row.
     name: ClassVar[str]
-    #: "reach" (reaches.json) or "reachset" (metrosets/hivdisets/sicsets.json).
-    fanout: ClassVar[Fanout]
     #: Fewest valid observation times needed to run.
     min_obs: ClassVar[int]
 
@@ -162,97 +147,29 @@ class Algorithm(Protocol):
         """Estimate discharge for each reach of the job (pure: no files)."""
         ...
 
-    def output_name(self, reach_ids: Sequence[int]) -> str:
-        """File name of the job's output in ``flpe/<name>/``."""
-        ...
-
     def write(self, path: Path, obs: Sequence[ReachObs], results: Sequence[FlpeResult]) -> None:
         """Write the output file at ``path`` (already a temporary path: write it whole)."""
         ...
 
 
-#: Default name of the discharge variable read by :func:`default_read_q`.
-DEFAULT_Q_VAR = "Q"
+class Combiner(Algorithm, Protocol):
+    """An FLPE plug-in that combines the other algorithms' discharge series (consensus)."""
+
+    def combine(self, reach_id: int, nt: int, series: Mapping[str, np.ndarray]) -> FlpeResult:
+        """The reach's result from ``series`` (algorithm name -> ``q[nt]``, m3/s; pure: no files)."""
+        ...
 
 
-def output_folder(name: str) -> str:
-    """Folder of an algorithm's files in the flpe volume: the output contract's (e.g. neobam ->
-    ``geobam``, as the public workflow names it), else the algorithm's name."""
-    spec = flpe_contract.algorithms().get(name)
-    if spec is None and name == flpe_contract.consensus().name:
-        spec = flpe_contract.consensus()
-    return spec.folder if spec is not None else name
-
-
-def default_read_q(algo: object, flpe_dir: Path, reach_id: int) -> np.ndarray | None:
-    """Read the discharge ``algo`` wrote for ``reach_id`` (the default ``read_q``).
-
-    Parameters
-    ----------
-    algo : Algorithm
-        The plug-in (its ``name``, ``output_name`` and optional ``q_var`` are used).
-    flpe_dir : Path
-        Root of the flpe volume; the file is ``flpe_dir/<name>/<output_name([reach_id])>``.
-    reach_id : int
-
-    Returns
-    -------
-    numpy.ndarray or None
-        ``q[nt]`` in m3/s with fills as NaN, or None when the file or the
-        variable is absent.  A file whose ``valid`` attribute is 0 gives an
-        all-NaN series (the consensus then drops it).
-    """
-    from confluence_core import ncio  # local: keep the interface importable without netCDF4 users
-
-    path = Path(flpe_dir) / output_folder(str(algo.name)) / algo.output_name([int(reach_id)])  # type: ignore[attr-defined]
-    if not path.exists():
-        return None
-    q_var = str(getattr(algo, "q_var", DEFAULT_Q_VAR))
-    group_path, _, var = q_var.rpartition("/")
-    with ncio.open_dataset(path) as ds:
-        group = ncio.get_group(ds, group_path) if group_path else ds
-        q = ncio.read_float(group, var)
-        if q is None:
-            return None
-        if "valid" in ds.ncattrs() and int(np.asarray(ds.getncattr("valid")).ravel()[0]) == 0:
-            q = np.full(q.shape, np.nan)
-    return np.asarray(q, dtype=np.float64).ravel()
-
-
-def read_q(algo: object, flpe_dir: Path, reach_id: int) -> np.ndarray | None:
-    """Call ``algo.read_q`` when the plug-in has one, else :func:`default_read_q`."""
-    own = getattr(algo, "read_q", None)
-    if callable(own):
-        return own(Path(flpe_dir), int(reach_id))
-    return default_read_q(algo, Path(flpe_dir), int(reach_id))
-
-
-def is_combiner(algo: object) -> bool:
+def is_combiner(algo: object) -> TypeGuard[Combiner]:
     """True for plug-ins that combine other algorithms' results (they have ``combine``)."""
     return callable(getattr(algo, "combine", None))
 
 
 class AlgorithmBase:
-    """Convenience base class with the protocol's defaults (subclassing it is optional).
-
-    Gives reach algorithms the output name ``{reach_id}_{name}.nc`` and the
-    default ``read_q``; a subclass sets ``name``, ``fanout``, ``min_obs``
-    (and ``q_var`` when its discharge variable is not ``Q``) and implements
-    ``run`` and ``write``.
-    """
+    """Convenience base class (subclassing it is optional): ``min_obs`` defaults to 1."""
 
     name: ClassVar[str]
-    fanout: ClassVar[Fanout] = "reach"
     min_obs: ClassVar[int] = 1
-    q_var: ClassVar[str] = DEFAULT_Q_VAR
-
-    def output_name(self, reach_ids: Sequence[int]) -> str:
-        """``{reach_id}_{name}.nc`` (reach sets: the ids joined by ``-``)."""
-        return "-".join(str(int(r)) for r in reach_ids) + f"_{self.name}.nc"
-
-    def read_q(self, flpe_dir: Path, reach_id: int) -> np.ndarray | None:
-        """See :func:`default_read_q`."""
-        return default_read_q(self, flpe_dir, reach_id)
 
 
 #: Type of a combiner's input: algorithm name -> ``q[nt]`` (m3/s).

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from confluence_core import ncio, sos, sword
@@ -22,11 +22,6 @@ from .hydraulics import d_x_area_from_obs, d_x_area_from_obs_2d
 from .interface import Priors, ReachObs
 
 log = logging.getLogger("confluence-flpe")
-
-#: Fan-out list of each fan-out kind (contracts.md sections 2 and 4).  Reach-set
-#: algorithms may read another list (hivdisets.json, sicsets.json): see ``list_name``.
-FANOUT_LISTS: dict[str, str] = {"reach": "reaches.json", "reachset": "metrosets.json"}
-
 
 def _node_major(var: Any, arr: np.ndarray) -> np.ndarray:
     """Return a node array as ``[nx, nt]`` whatever its stored dimension order."""
@@ -61,7 +56,7 @@ def read_swot(path: str | Path) -> ReachObs:
         reach = ncio.get_group(ds, "reach")
         if reach is None or not (ncio.has_var(reach, "width") and ncio.has_var(reach, "wse")):
             raise InputError("no reach/width or reach/wse: not a SWOT reach file", path)
-        width = ncio.read_float(reach, "width")
+        width = cast(np.ndarray, ncio.read_float(reach, "width"))  # present: checked above
         nt = width.shape[0]
         nan = np.full(nt, np.nan)
 
@@ -73,15 +68,14 @@ def read_swot(path: str | Path) -> ReachObs:
 
         rid = _reach_id(ds, reach, path)
         slope = r("slope", "slope2")
-        dA = r("d_x_area")
-        from_obs = dA is None or not np.isfinite(dA).any()
-        wse = r("wse")
-        if from_obs:
-            dA = d_x_area_from_obs(width, wse)
+        stored_dA = r("d_x_area")
+        from_obs = stored_dA is None or not np.isfinite(stored_dA).any()
+        wse = cast(np.ndarray, r("wse"))  # present: checked above
+        dA = d_x_area_from_obs(width, wse) if stored_dA is None or from_obs else stored_dA
         time_str = ncio.read_strings(reach, "time_str")
         obs = ReachObs(
             reach_id=rid,
-            time=r("time") if ncio.has_var(reach, "time") else nan.copy(),
+            time=ncio.read_float(reach, "time", nan.copy()),
             time_str=_clean_time_str(time_str, nt),
             width=width,
             wse=wse,
@@ -207,7 +201,7 @@ def _vars_on(group: Any, dim: str) -> Mapping[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for name, var in group.variables.items():
         if var.dimensions == (dim,) and np.dtype(var.dtype).kind in "fiu":
-            out[name] = ncio.read_float(group, name)
+            out[name] = cast(np.ndarray, ncio.read_float(group, name))  # present: one of group's variables
     return out
 
 

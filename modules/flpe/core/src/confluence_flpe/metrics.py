@@ -1,22 +1,20 @@
 """Discharge error metrics of the Pepsi benchmark (estimated vs true, same times).
 
-Definitions follow Durand et al. (2016), doi:10.1002/2015WR018434, and for
-KGE Gupta et al. (2009), doi:10.1016/j.jhydrol.2009.08.003.  Every metric is
-computed on the times where both series are finite; fewer than two such
-times give NaN.
+The scores are :mod:`confluence_core.scores` (NSE: Nash & Sutcliffe 1970,
+doi:10.1016/0022-1694(70)90255-6; KGE: Gupta et al. 2009,
+doi:10.1016/j.jhydrol.2009.08.003), under the names of the Pepsi benchmark
+(Durand et al. 2016, doi:10.1002/2015WR018434).  Every metric is computed on
+the times where both series are finite; fewer than two such times give NaN.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from confluence_core import scores as core_scores
 
-NAMES = ["nRMSE", "NSE", "KGE", "rBIAS", "r"]
-
-
-def _pair(est: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    est, true = np.asarray(est, dtype=np.float64), np.asarray(true, dtype=np.float64)
-    ok = np.isfinite(est) & np.isfinite(true)
-    return est[ok], true[ok]
+#: Benchmark name -> score of :mod:`confluence_core.scores`.
+SCORES: dict[str, str] = {"nRMSE": "nrmse", "NSE": "nse", "KGE": "kge", "rBIAS": "nbias", "r": "r"}
+NAMES = list(SCORES)
 
 
 def scores(est: np.ndarray, true: np.ndarray) -> dict[str, float]:
@@ -28,18 +26,7 @@ def scores(est: np.ndarray, true: np.ndarray) -> dict[str, float]:
     - rBIAS = (mean(est) - mean(true)) / mean(true)
     - r = Pearson correlation
     """
-    e, t = _pair(est, true)
-    out = dict.fromkeys(NAMES, float("nan"))
-    if e.size < 2:
-        return out
-    mt, me = t.mean(), e.mean()
-    st, se = t.std(), e.std()
-    out["nRMSE"] = float(np.sqrt(np.mean((e - t) ** 2)) / mt)
-    out["rBIAS"] = float((me - mt) / mt)
-    if st > 0:
-        out["NSE"] = float(1 - np.sum((e - t) ** 2) / np.sum((t - mt) ** 2))
-        if se > 0:
-            r = float(np.corrcoef(e, t)[0, 1])
-            out["r"] = r
-            out["KGE"] = float(1 - np.sqrt((r - 1) ** 2 + (se / st - 1) ** 2 + (me / mt - 1) ** 2))
-    return out
+    all_ = core_scores.all_scores(np.ravel(est), np.ravel(true))
+    if all_["n_matched"] < 2:
+        return dict.fromkeys(NAMES, float("nan"))
+    return {name: float(all_[score]) for name, score in SCORES.items()}

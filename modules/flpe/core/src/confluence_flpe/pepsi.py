@@ -22,6 +22,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+import netCDF4
 import numpy as np
 from confluence_core import ncio, sos
 from confluence_core.errors import InputError
@@ -51,12 +52,12 @@ class PepsiReach:
     q_true: np.ndarray  # m3/s on obs times
 
 
-def _var(group: object, name: str, path: Path, time_dim: str = "Time steps") -> np.ndarray:
+def _var(group: netCDF4.Dataset, name: str, path: Path, time_dim: str = "Time steps") -> np.ndarray:
     """Read a variable as [time, other] whatever its stored order."""
     val = ncio.read_float(group, name)
     if val is None:
         raise InputError(f"no {getattr(group, 'path', '')}/{name}: not a Pepsi-1 file", path)
-    dims = group.variables[name].dimensions  # type: ignore[attr-defined]
+    dims = group.variables[name].dimensions
     val = np.atleast_2d(val)
     return val.T if dims and dims[-1] == time_dim else val
 
@@ -109,7 +110,10 @@ def load_river(path: str | Path, river_index: int = 0, every: int = 1, noise: bo
         info, rt, xs = (ncio.get_group(ds, g) for g in ("River_Info", "Reach_Timeseries", "XS_Timeseries"))
         if info is None or rt is None:
             raise InputError("no River_Info or Reach_Timeseries group: not a Pepsi-1 file", path)
-        qwbm = float(np.ravel(ncio.read_float(info, "QWBM"))[0])
+        qwbm_values = ncio.read_float(info, "QWBM")
+        if qwbm_values is None:
+            raise InputError("no River_Info/QWBM: not a Pepsi-1 file", path)
+        qwbm = float(np.ravel(qwbm_values)[0])
         good = ncio.read_float(info, "gdrch")
         t = _var(rt, "t", path)[:, 0]
         W, H, S, Q = (_var(rt, v, path) for v in ("W", "H", "S", "Q"))
@@ -130,14 +134,14 @@ def load_river(path: str | Path, river_index: int = 0, every: int = 1, noise: bo
         c = r - 1
         w, h, s = W[idx, c].copy(), H[idx, c].copy(), S[idx, c].copy()
         nw = nh = None
-        if xs_rch is not None and np.any(xs_rch == r):
+        if xsW is not None and xsH is not None and xs_rch is not None and np.any(xs_rch == r):
             cols = np.flatnonzero(xs_rch == r)
             nw, nh = xsW[idx][:, cols].T.copy(), xsH[idx][:, cols].T.copy()
         if noise:
             h += rng.normal(0, NOISE["wse"], h.shape)
             s += rng.normal(0, NOISE["slope"], s.shape)
             w *= 1 + rng.normal(0, NOISE["width_rel"], w.shape)
-            if nh is not None:
+            if nw is not None and nh is not None:
                 nh += rng.normal(0, NOISE["node_wse"], nh.shape)
                 nw *= 1 + rng.normal(0, NOISE["width_rel"], nw.shape)
         rid = reach_id(river_index, r)
@@ -149,7 +153,7 @@ def load_river(path: str | Path, river_index: int = 0, every: int = 1, noise: bo
             slope_u=np.full(s.shape, NOISE["slope"]) if noise else None,
             node_id=None if nw is None else rid // 10 * 10000 + np.arange(1, nw.shape[0] + 1) * 10 + 1,
             node_width=nw, node_wse=nh,
-            node_d_x_area=None if nw is None else d_x_area_from_obs_2d(nw, nh),
+            node_d_x_area=None if nw is None or nh is None else d_x_area_from_obs_2d(nw, nh),
             reach_length=float(bnd[r] - bnd[r - 1]) if bnd is not None and bnd.size > r else float("nan"),
             prior_width=float(np.nanmedian(W[:, c])),
         )

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from importlib.metadata import EntryPoint, entry_points
 
+from confluence_core import workflow
 from confluence_core.errors import ConfluenceError
 
-from .interface import Algorithm, is_combiner
+from .interface import Algorithm, Combiner, is_combiner
 
 GROUP = "confluence.flpe"
 
@@ -57,6 +58,11 @@ def algorithms(include_combiners: bool = False) -> list[Algorithm]:
     return [a for a in out if include_combiners or not is_combiner(a)]
 
 
-def combiners() -> list[Algorithm]:
+def combiners() -> list[Combiner]:
     """Instances of the installed combiner plug-ins (consensus)."""
     return [a for a in (get(n) for n in names()) if is_combiner(a)]
+
+
+def fanout(algo: Algorithm) -> str:
+    """The fan-out kind of a plug-in (``reach`` or ``reachset``): its workflow-table row's."""
+    return workflow.load().step(algo.name).fanout

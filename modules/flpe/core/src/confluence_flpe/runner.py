@@ -14,8 +14,10 @@ Decisions (documented here once, see also ``docs`` of the package):
   set is flagged.
 - A missing SWORD or SoS file, or a reach absent from them, leaves NaN values
   (logged); the algorithm decides whether it can run without them.
-- **Combiners** (consensus) read the other installed algorithms' series through
-  their ``read_q`` and call ``combine``.
+- **Combiners** (consensus) read the other algorithms' series through the
+  output contract (``confluence_core.flpe``) and call ``combine``.
+- The fan-out kind, the list and the output file names are the algorithm's
+  workflow-table row (``confluence_core.workflow``), never the plug-in's.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from confluence_core import flpe as flpe_contract
-from confluence_core import ids
+from confluence_core import ids, workflow
 from confluence_core.atomic import atomic_path
 from confluence_core.errors import ConfluenceError, InputError, NotEnoughDataError
+from confluence_core.index import reach_entry
 
-from .interface import Algorithm, FlpeResult, Priors, ReachObs, is_combiner, output_folder
+from .interface import Algorithm, Combiner, FlpeResult, Priors, ReachObs, is_combiner
 from .io import add_sword, read_priors, read_swot
 
 log = logging.getLogger("confluence-flpe")
@@ -46,9 +49,9 @@ class ReachInput:
     reason: str = ""
 
 
-def job_entries(algo: Algorithm, entry: Any, source: str = "fan-out entry") -> list[Mapping[str, Any]]:
-    """Check an entry's shape for the algorithm's fan-out; return its reach entries."""
-    if algo.fanout == "reachset" or (is_combiner(algo) and isinstance(entry, list)):
+def job_entries(algo: Algorithm, fanout: str, entry: Any, source: str = "fan-out entry") -> list[Mapping[str, Any]]:
+    """Check an entry's shape for the fan-out (``reach`` or ``reachset``); return its reach entries."""
+    if fanout == "reachset" or (is_combiner(algo) and isinstance(entry, list)):
         if not isinstance(entry, list) or not all(isinstance(e, Mapping) for e in entry):
             raise ConfluenceError(f"{algo.name} runs on reach sets: entry must be a list of reach entries", source)
         return list(entry)
@@ -59,8 +62,9 @@ def job_entries(algo: Algorithm, entry: Any, source: str = "fan-out entry") -> l
 
 def load_reach(entry: Mapping[str, Any], input_dir: Path) -> ReachInput:
     """Read one reach entry ``{"reach_id", "sword", "swot", "sos"}`` below ``input_dir``."""
-    rid = int(entry["reach_id"])
-    swot_path = input_dir / "swot" / str(entry.get("swot") or f"{rid}_SWOT.nc")
+    item = reach_entry(entry)
+    rid = item.reach_id
+    swot_path = input_dir / "swot" / item.swot
     try:
         obs = read_swot(swot_path)
     except InputError as exc:
@@ -85,9 +89,12 @@ def _check_obs(algo: Algorithm, item: ReachInput) -> None:
         log.info("reach %s: %s; writing flagged output", item.obs.reach_id, item.reason)
 
 
-def run_algorithm(algo: Algorithm, items: Sequence[ReachInput]) -> list[FlpeResult]:
-    """Run ``algo`` on the runnable items; flagged results for the others (one per item)."""
-    if algo.fanout == "reachset":
+def run_algorithm(algo: Algorithm, fanout: str, items: Sequence[ReachInput]) -> list[FlpeResult]:
+    """Run ``algo`` on the runnable items; flagged results for the others (one per item).
+
+    ``fanout`` ``reachset``: the items are one set, run together (all flagged when one cannot run).
+    """
+    if fanout == "reachset":
         bad = [f"reach {i.obs.reach_id}: {i.reason}" for i in items if i.reason]
         if bad:
             reason = "; ".join(bad)
@@ -108,7 +115,7 @@ def run_algorithm(algo: Algorithm, items: Sequence[ReachInput]) -> list[FlpeResu
     return out
 
 
-def run_combiner(algo: Any, items: Sequence[ReachInput], flpe_dir: Path) -> list[FlpeResult]:
+def run_combiner(algo: Combiner, items: Sequence[ReachInput], flpe_dir: Path) -> list[FlpeResult]:
     """Run a combiner (consensus) on the other algorithms' outputs for each item.
 
     The outputs are found through the FLPE output contract of the shared
@@ -137,16 +144,29 @@ def run_combiner(algo: Any, items: Sequence[ReachInput], flpe_dir: Path) -> list
     return out
 
 
-def write_outputs(algo: Algorithm, items: Sequence[ReachInput], results: Sequence[FlpeResult],
-                  flpe_dir: Path) -> list[Path]:
-    """Write the job's output file(s) atomically in ``flpe_dir/<name>/``; return their paths."""
-    groups: list[list[int]] = [list(range(len(items)))] if algo.fanout == "reachset" else \
+def output_path(step: workflow.Step, flpe_dir: Path, reach_ids: Sequence[int]) -> Path:
+    """The file a job writes for ``reach_ids`` (one reach, or a set): the row's declared flpe output.
+
+    A reach-set step writes its ``{set}`` output (ids joined by ``-``), a reach step its per-reach
+    file (the output contract's).
+    """
+    if step.fanout == "reachset":
+        for out in step.outputs:
+            if out.volume == "flpe" and "set" in out.placeholders:
+                return flpe_dir / out.pattern.format(set="-".join(str(int(r)) for r in reach_ids))
+    return flpe_contract.contract(step).path(flpe_dir, int(reach_ids[0]))
+
+
+def write_outputs(algo: Algorithm, step: workflow.Step, items: Sequence[ReachInput],
+                  results: Sequence[FlpeResult], flpe_dir: Path) -> list[Path]:
+    """Write the job's output file(s) atomically in the flpe volume; return their paths."""
+    groups: list[list[int]] = [list(range(len(items)))] if step.fanout == "reachset" else \
         [[k] for k in range(len(items))]
     paths = []
     for group in groups:
         obs = [items[k].obs for k in group]
         res = [results[k] for k in group]
-        dest = flpe_dir / output_folder(algo.name) / algo.output_name([o.reach_id for o in obs])
+        dest = output_path(step, flpe_dir, [o.reach_id for o in obs])
         with atomic_path(dest) as tmp:
             algo.write(tmp, obs, res)
         for r in res:
@@ -158,10 +178,15 @@ def write_outputs(algo: Algorithm, items: Sequence[ReachInput], results: Sequenc
 
 
 def run_entry(algo: Algorithm, entry: Any, input_dir: Path, flpe_dir: Path,
-              source: str = "fan-out entry") -> list[Path]:
-    """Run one fan-out entry end to end; return the files written (none for non-river reaches)."""
+              source: str = "fan-out entry", step: workflow.Step | None = None) -> list[Path]:
+    """Run one fan-out entry end to end; return the files written (none for non-river reaches).
+
+    ``step`` is the algorithm's workflow-table row (default: the row named by ``$CONFLUENCE_STEP``,
+    else by the algorithm's name).
+    """
+    step = step or workflow.current_step(algo.name)
     items = []
-    for e in job_entries(algo, entry, source):
+    for e in job_entries(algo, step.fanout, entry, source):
         rid = int(e["reach_id"])
         try:
             river = ids.is_river(rid)
@@ -175,7 +200,7 @@ def run_entry(algo: Algorithm, entry: Any, input_dir: Path, flpe_dir: Path,
         return []
     for i in items:
         _check_obs(algo, i)
-    results = run_combiner(algo, items, flpe_dir) if is_combiner(algo) else run_algorithm(algo, items)
+    results = run_combiner(algo, items, flpe_dir) if is_combiner(algo) else run_algorithm(algo, step.fanout, items)
     if len(results) != len(items):
         raise ConfluenceError(f"{algo.name} returned {len(results)} results for {len(items)} reaches")
-    return write_outputs(algo, items, results, flpe_dir)
+    return write_outputs(algo, step, items, results, flpe_dir)

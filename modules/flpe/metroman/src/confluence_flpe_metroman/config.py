@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from confluence_core.errors import ConfluenceError
 
@@ -77,7 +78,7 @@ class MetroManConfig:
     def from_env(cls, environ: dict[str, str] | None = None) -> MetroManConfig:
         """Defaults overridden by ``CONFLUENCE_METROMAN_<FIELD>`` variables (e.g. ``..._N_ITER``)."""
         env = os.environ if environ is None else environ
-        updates: dict[str, int | float] = {}
+        updates: dict[str, Any] = {}  # field name -> int or float, by the field's type
         for f in fields(cls):
             key = ENV_PREFIX + f.name.upper()
             raw = env.get(key)

@@ -13,12 +13,11 @@ exponent of the roughness-depth power law (``x1 = 0`` is constant ``n``).
 
 References
 ----------
-Durand, M., et al. (2014). MetroMan: Manning's equation with Metropolis
-sampling across a set of reaches, with mass conservation between them.
-Water Resources Research. doi:10.1002/2014WR015622
-
-Hagemann, M. W., et al. (2017). The variable-roughness (power-law n) form of
-the flow law used in the Confluence era. doi:10.1002/2016WR019691
+Durand, M., Neal, J., Rodríguez, E., Andreadis, K. M., Smith, L. C., Yoon, Y. (2014).
+Estimating reach-averaged discharge for the River Severn from measurements of river water
+surface elevation and slope. J. Hydrology 511, 92-104. doi:10.1016/j.jhydrol.2013.12.050
+(MetroMan).  The power-law roughness ``n = na (A/W)**x1`` is the MetroMan law of the SWOT
+RiverSP product (``dschg_m``, parameters ninf = na, p = x1, Abar); see docs/science.md.
 
 """
 
@@ -58,7 +57,7 @@ def manning_log_q(
         log Q (Q in m3/s).  See the module docstring for the flow law.
     """
     log_a = np.log(np.exp(log_a0) + dA)
-    return -log_na + (5.0 / 3.0 - x1) * log_a + x1 * log_w + half_log_s_minus
+    return np.asarray(-log_na + (5.0 / 3.0 - x1) * log_a + x1 * log_w + half_log_s_minus)
 
 
 def manning_q(
@@ -89,11 +88,11 @@ def manning_q(
     Returns
     -------
     ndarray
-        Discharge (m3/s); Durand et al. (2014), doi:10.1002/2014WR015622.
+        Discharge (m3/s); Durand et al. (2014), doi:10.1016/j.jhydrol.2013.12.050.
     """
     area = np.asarray(a0) + np.asarray(dA)
     n = np.asarray(na) * (area / width) ** np.asarray(x1)
-    return area ** (5.0 / 3.0) * width ** (-2.0 / 3.0) * np.sqrt(slope) / n
+    return np.asarray(area ** (5.0 / 3.0) * width ** (-2.0 / 3.0) * np.sqrt(slope) / n)
 
 
 def a0_prior_median(
@@ -151,7 +150,7 @@ def a0_prior_median(
         too_much = (q * valid).sum(axis=1) / valid.sum(axis=1) > target
         hi = np.where(too_much, mid, hi)
         lo = np.where(too_much, lo, mid)
-    return np.exp(0.5 * (lo + hi))
+    return np.asarray(np.exp(0.5 * (lo + hi)))
 
 
 def observation_log_sd(
@@ -188,4 +187,4 @@ def observation_log_sd(
             if u is not None:
                 rel = k * np.asarray(u) / np.asarray(x)
                 var += np.where(np.isfinite(rel), np.minimum(np.abs(rel), 1.0) ** 2, 0.0)
-    return np.sqrt(var)
+    return np.asarray(np.sqrt(var))

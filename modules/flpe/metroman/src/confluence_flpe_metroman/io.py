@@ -118,31 +118,3 @@ def write_reach_file(path: Path, set_id: str, res: FlpeResult, nt: int) -> None:
             res.valid,
             res.reason,
         )
-
-
-def read_reach_q(flpe_dir: Path, reach_id: int, algo_name: str = "metroman") -> np.ndarray | None:
-    """MetroMan discharge ``[nt]`` (m3/s, NaN where none) of one reach, or None when no file has it.
-
-    Reads ``flpe_dir/<algo_name>/{reach_id}_metroman.nc`` (a per-reach file or a set of one); when
-    it is absent, the first set file whose name holds the reach id (e.g. a file of the public
-    workflow, which writes no per-reach files), on that set's time axis.  A reach flagged
-    ``valid = 0`` gives an all-NaN series.
-    """
-    folder = Path(flpe_dir) / algo_name
-    path = folder / set_name([reach_id])
-    if not path.exists():
-        rid = str(int(reach_id))
-        candidates = sorted(
-            p for p in folder.glob(f"*{rid}*_metroman.nc") if rid in p.name.removesuffix("_metroman.nc").split("-")
-        )
-        if not candidates:
-            return None
-        path = candidates[0]
-    with ncio.open_dataset(path) as ds:
-        ids = np.asarray(ncio.read_int(ds, "reach_id")).ravel()
-        q = ncio.read_float(ds, "allq")
-        if q is None or not np.any(ids == int(reach_id)):
-            return None
-        row = np.atleast_2d(q)[int(np.flatnonzero(ids == int(reach_id))[0])]
-        file_valid = "valid" not in ds.ncattrs() or int(np.ravel(ds.getncattr("valid"))[0]) == 1
-    return row.astype(np.float64) if file_valid else np.full(row.shape, np.nan)

@@ -9,7 +9,7 @@ Unknowns per reach ``r`` of a set (upstream to downstream): ``theta_r = (log A0,
 * mean-flow prior: ``log mean_t Q_r(t) ~ N(log Qbar_r, sigma_log_qbar)`` over the reach's
   valid times, each reach weighted ``1/R_p`` (``R_p`` reaches with a prior): the SoS mean
   flows of one set come from one model, so the set carries the information of one prior;
-* mass conservation (Durand et al. 2014, doi:10.1002/2014WR015622): at every time all
+* mass conservation (Durand et al. 2014, doi:10.1016/j.jhydrol.2013.12.050): at every time all
   reaches observe, consecutive reaches carry the same flow up to lateral inflow,
   ``log Q_{r+1}(t) - log Q_r(t) ~ N(mu_r, sd_r(t)^2 + sd_{r+1}(t)^2 + sigma_lateral^2)``,
   with ``mu_r`` the expected gain from flow accumulation and ``sd`` the flow-law and
@@ -216,22 +216,23 @@ def build_problem(
 
 def _log_q(p: SetProblem, theta: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
     """log Q (R', T) of ``theta`` (R', 3) for the reaches ``rows``."""
-    return manning_log_q(theta[:, 0:1], theta[:, 1:2], theta[:, 2:3], p.dA[rows], p.log_w[rows], p.c[rows])
+    return np.asarray(manning_log_q(theta[:, 0:1], theta[:, 1:2], theta[:, 2:3], p.dA[rows], p.log_w[rows],
+                                    p.c[rows]))
 
 
 def _log_mean_q(lq: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """log of the mean of exp(lq) over the valid times of each row."""
-    return np.log((np.exp(lq) * valid).sum(axis=-1) / valid.sum(axis=-1))
+    return np.asarray(np.log((np.exp(lq) * valid).sum(axis=-1) / valid.sum(axis=-1)))
 
 
 def _log_prior(p: SetProblem, theta: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
     z = (theta - p.prior_mean[rows]) / p.prior_sd[rows]
-    return -0.5 * (z * z).sum(axis=-1)
+    return np.asarray(-0.5 * (z * z).sum(axis=-1))
 
 
 def _pair_terms(p: SetProblem, lq: np.ndarray) -> np.ndarray:
     d = lq[1:] - lq[:-1] - p.pair_mu[:, None]
-    return -0.5 * (p.pair_w * d * d).sum(axis=-1)
+    return np.asarray(-0.5 * (p.pair_w * d * d).sum(axis=-1))
 
 
 def log_posterior(p: SetProblem, theta: np.ndarray) -> float:
@@ -263,7 +264,7 @@ def sample_posterior(p: SetProblem, cfg: MetroManConfig, rng: np.random.Generato
     n_iter = cfg.n_iter
     z = rng.standard_normal((n_iter, R, 3))
     log_u = np.log(rng.random((n_iter, R)))
-    zg = rng.standard_normal(n_iter)
+    shift_draws = rng.standard_normal(n_iter)
     log_ug = np.log(rng.random(n_iter))
 
     # Per-parity blocks; each mass-conservation pair (r, r+1) has one member of each parity.
@@ -273,11 +274,11 @@ def sample_posterior(p: SetProblem, cfg: MetroManConfig, rng: np.random.Generato
         if rows.size:
             owner = np.where(np.arange(R - 1) % 2 == k, np.arange(R - 1), np.arange(1, R))
             blocks.append((rows, owner, p.dA[rows], p.log_w[rows], p.c[rows]))
-    vf = p.valid / p.valid.sum(axis=1, keepdims=True)  # time-mean weights
+    time_weights = p.valid / p.valid.sum(axis=1, keepdims=True)  # time-mean weights
     inv_sd = 1.0 / p.prior_sd
     mu = p.prior_mean
-    qw, lqb = p.qbar_w, p.log_qbar
-    pw, pmu = p.pair_w, p.pair_mu[:, None]
+    qbar_weight, log_qbar = p.qbar_w, p.log_qbar
+    pair_weight, pair_gain = p.pair_w, p.pair_mu[:, None]
     has_pairs = R > 1
 
     theta = mu.copy()
@@ -290,7 +291,7 @@ def sample_posterior(p: SetProblem, cfg: MetroManConfig, rng: np.random.Generato
     lq = _log_q(p, theta, slice(None))
     zz = (theta - mu) * inv_sd
     lp = -0.5 * np.einsum("ij,ij->i", zz, zz)
-    lm = np.log(np.einsum("ij,ij->i", np.exp(lq), vf))
+    lm = np.log(np.einsum("ij,ij->i", np.exp(lq), time_weights))
     pair = _pair_terms(p, lq)
     chain = np.empty((n_iter, R, 3))
     accepted = np.zeros((n_iter, R), dtype=bool)
@@ -311,14 +312,14 @@ def sample_posterior(p: SetProblem, cfg: MetroManConfig, rng: np.random.Generato
                 lq_b = (5.0 / 3.0 - x1) * np.log(np.exp(prop[:, 0:1]) + dA_b) + x1 * lw_b + c_b - prop[:, 1:2]
                 zz = (prop - mu[rows]) * inv_sd[rows]
                 d_lp = -0.5 * np.einsum("ij,ij->i", zz, zz) - lp[rows]
-                lm_b = np.log(np.einsum("ij,ij->i", np.exp(lq_b), vf[rows]))
-                e_new, e_old = lm_b - lqb[rows], lm[rows] - lqb[rows]
-                d_log = d_lp - 0.5 * qw[rows] * (e_new * e_new - e_old * e_old)
+                lm_b = np.log(np.einsum("ij,ij->i", np.exp(lq_b), time_weights[rows]))
+                e_new, e_old = lm_b - log_qbar[rows], lm[rows] - log_qbar[rows]
+                d_log = d_lp - 0.5 * qbar_weight[rows] * (e_new * e_new - e_old * e_old)
                 if has_pairs:
                     lq_prop = lq.copy()
                     lq_prop[rows] = lq_b
-                    d = lq_prop[1:] - lq_prop[:-1] - pmu
-                    pair_new = -0.5 * np.einsum("ij,ij->i", pw * d, d)
+                    d = lq_prop[1:] - lq_prop[:-1] - pair_gain
+                    pair_new = -0.5 * np.einsum("ij,ij->i", pair_weight * d, d)
                     d_log = d_log + np.bincount(owner, weights=pair_new - pair, minlength=R)[rows]
                 ok = log_u[i, rows] < d_log
                 if ok.any():
@@ -332,12 +333,12 @@ def sample_posterior(p: SetProblem, cfg: MetroManConfig, rng: np.random.Generato
                         pair = np.where(accepted[i][owner], pair_new, pair)
 
             # Common-scale move: log na + delta for every reach, i.e. log Q - delta everywhere.
-            delta = np.exp(log_gstep) * zg[i]
+            delta = np.exp(log_gstep) * shift_draws[i]
             zn = (theta[:, 1] - mu[:, 1]) * inv_sd[:, 1]
             zn_new = zn + delta * inv_sd[:, 1]
             d_lpn = -0.5 * (zn_new * zn_new - zn * zn)
-            e = lm - lqb
-            d_qb = -0.5 * qw * ((e - delta) ** 2 - e * e)
+            e = lm - log_qbar
+            d_qb = -0.5 * qbar_weight * ((e - delta) ** 2 - e * e)
             if log_ug[i] < d_lpn.sum() + d_qb.sum():
                 theta[:, 1] += delta
                 lq -= delta

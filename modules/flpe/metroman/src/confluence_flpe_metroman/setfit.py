@@ -111,7 +111,7 @@ def align_times(times: Sequence[np.ndarray], tolerance: float = 3600.0) -> SetAx
 def valid_times(obs: ReachObs) -> np.ndarray:
     """Times usable by MetroMan: finite width, wse, slope and d_x_area, positive width and slope."""
     with np.errstate(invalid="ignore"):
-        return obs.valid & np.isfinite(obs.d_x_area) & (obs.width > 0) & (obs.slope > 0)
+        return np.asarray(obs.valid & np.isfinite(obs.d_x_area) & (obs.width > 0) & (obs.slope > 0))
 
 
 def choose_joint(valid: np.ndarray, eligible: np.ndarray, min_obs: int) -> np.ndarray:
@@ -139,10 +139,15 @@ def choose_joint(valid: np.ndarray, eligible: np.ndarray, min_obs: int) -> np.nd
     return np.asarray(members, dtype=int)
 
 
-def _to_set(axis: SetAxis, arrays: Sequence[np.ndarray | None]) -> np.ndarray | None:
-    if any(a is None for a in arrays):
-        return None
-    return np.vstack([axis.to_set(r, a) for r, a in enumerate(arrays)])  # type: ignore[arg-type]
+def _to_set(axis: SetAxis, arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """``[R, T_set]`` of per-reach series on the set's time axis."""
+    return np.vstack([axis.to_set(r, a) for r, a in enumerate(arrays)])
+
+
+def _to_set_optional(axis: SetAxis, arrays: Sequence[np.ndarray | None]) -> np.ndarray | None:
+    """:func:`_to_set`, or None when a reach lacks the series (an optional uncertainty)."""
+    present = [a for a in arrays if a is not None]
+    return _to_set(axis, present) if len(present) == len(arrays) else None
 
 
 def fit(reaches: Sequence[tuple[ReachObs, Priors]], cfg: MetroManConfig) -> tuple[list[FlpeResult], SetAxis]:
@@ -166,10 +171,11 @@ def fit(reaches: Sequence[tuple[ReachObs, Priors]], cfg: MetroManConfig) -> tupl
     obs = [o for o, _ in reaches]
     axis = align_times([o.time for o in obs], cfg.time_tolerance)
     R = len(obs)
-    valid = np.vstack([axis.to_set(r, valid_times(o)) == 1 for r, o in enumerate(obs)]) if R else None
+    valid = (np.vstack([axis.to_set(r, valid_times(o)) == 1 for r, o in enumerate(obs)]) if R
+             else np.zeros((0, 0), dtype=bool))
     mean_q = np.asarray([p.mean_q for _, p in reaches], dtype=np.float64)
     has_q = np.isfinite(mean_q) & (mean_q > 0)
-    counts = valid.sum(axis=1) if valid is not None else np.zeros(0, int)
+    counts = valid.sum(axis=1)
     results: list[FlpeResult | None] = [None] * R
 
     for r in range(R):
@@ -181,7 +187,7 @@ def fit(reaches: Sequence[tuple[ReachObs, Priors]], cfg: MetroManConfig) -> tupl
     fits: list[np.ndarray] = []
     if joint.size > 1 and has_q[joint].any():
         fits.append(joint)
-    for r in np.flatnonzero(counts >= cfg.min_obs):
+    for r in np.flatnonzero(counts >= cfg.min_obs).tolist():
         if not any(r in f for f in fits):
             if has_q[r]:
                 fits.append(np.asarray([r]))
@@ -228,8 +234,8 @@ def _fit_members(
     width = np.where(mask, _to_set(sub_axis, [o.width for o in sel]), np.nan)
     slope = _to_set(sub_axis, [o.slope for o in sel])
     dxa = _to_set(sub_axis, [o.d_x_area for o in sel])
-    width_u = _to_set(sub_axis, [o.width_u for o in sel])
-    slope_u = _to_set(sub_axis, [o.slope_u for o in sel])
+    width_u = _to_set_optional(sub_axis, [o.width_u for o in sel])
+    slope_u = _to_set_optional(sub_axis, [o.slope_u for o in sel])
     facc = np.asarray([o.facc for o in sel], dtype=np.float64)
     problem = build_problem(width, slope, dxa, mean_q[members], cfg, width_u, slope_u, facc)
     rng = np.random.default_rng([cfg.seed, *(int(o.reach_id) for o in sel)])

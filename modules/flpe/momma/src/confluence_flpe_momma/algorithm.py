@@ -37,9 +37,7 @@ class Momma(AlgorithmBase):
     """
 
     name: ClassVar[str] = "momma"
-    fanout: ClassVar[str] = "reach"
     min_obs: ClassVar[int] = 5
-    q_var: ClassVar[str] = "Q"
 
     def run(self, reaches: Sequence[tuple[ReachObs, Priors]]) -> list[FlpeResult]:
         """Run MOMMA on each reach; a reach without a mean-flow prior is flagged."""

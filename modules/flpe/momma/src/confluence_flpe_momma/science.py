@@ -11,7 +11,7 @@ from the observed stage ``H``, top width ``W`` and slope ``S``::
 
 where the mean depth ``Y`` comes from the stage above the elevation of zero
 flow ``H0`` (EZF) for a channel of shape parameter ``r`` (``W ~ D**(1/r)``,
-``r = 2`` a parabola, Dingman 2007, doi:10.1029/2006WR005115)::
+``r = 2`` a parabola, Dingman 2007, doi:10.1016/j.jhydrol.2006.09.021)::
 
     Y = r / (1 + r) * (H - H0)
 
@@ -42,7 +42,7 @@ Steps (each a function below):
    ``Wb`` and depth ``Yb + (H - Hb)``.
 
 The two empirical hydraulic-geometry relations (Moody & Troutman 2002,
-doi:10.1002/esp.438: ``W = 7.2 Q**0.50``, ``Y = 0.27 Q**0.39``, SI units) are
+doi:10.1002/esp.403: ``W = 7.2 Q**0.50``, ``Y = 0.27 Q**0.39``, SI units) are
 used only as a plausibility check and fallback for the EZF and as
 diagnostics; nothing here is fitted to any test river.
 """
@@ -205,15 +205,16 @@ def geometry(h: np.ndarray, w: np.ndarray, h0: float, hb: float, wb: float, over
     return Geometry(width, depth, seg)
 
 
-def manning_q(width: np.ndarray, depth: np.ndarray, slope: np.ndarray, n: np.ndarray | float) -> np.ndarray:
+def manning_q(width: np.ndarray | float, depth: np.ndarray | float, slope: np.ndarray | float,
+              n: np.ndarray | float) -> np.ndarray:
     """Manning discharge (m3/s) of a wide channel: ``W Y**(5/3) S**(1/2) / n`` (NaN where S <= 0)."""
     s = np.where(slope > 0, slope, np.nan)
     return width * depth ** (5.0 / 3.0) * np.sqrt(s) / n
 
 
-def variable_n(nb: float | np.ndarray, x: float | np.ndarray, depth: np.ndarray) -> np.ndarray:
+def variable_n(nb: float | np.ndarray, x: float | np.ndarray, depth: np.ndarray | float) -> np.ndarray:
     """Depth-variable Manning's n: ``nb (1 + x / Y)`` (Y in m, x in m)."""
-    return nb * (1.0 + x / depth)
+    return np.asarray(nb * (1.0 + x / depth))
 
 
 @dataclass

@@ -15,11 +15,11 @@ triangle-like, r -> inf rectangle).  Solved for the width, in logs, with
 ``b`` is the at-a-station width exponent implied by Manning and the shape law
 (W ~ Q^b at constant slope), so this is the AHG width relation of BAM
 (Gleason & Smith 2014, doi:10.1073/pnas.1317606111; Hagemann et al. 2017,
-doi:10.1002/2016WR019691) with coefficients that carry the flow law.
+doi:10.1002/2017WR021626) with coefficients that carry the flow law.
 ``delta_i`` is node i's offset of log Wb from the reach value (nodes of one
 reach differ in width at the same discharge); ``Q_t`` is shared by every node
 (mass conservation along the reach, the premise of BAM/geoBAM, Brinkerhoff et
-al. 2020, doi:10.1029/2019WR026390).
+al. 2020, doi:10.1029/2020WR027949).
 
 Likelihoods and priors (all logs natural)
 -----------------------------------------
@@ -92,9 +92,10 @@ def enable_compile_cache(folder: str | os.PathLike[str]) -> None:
     persistent cache each would compile the same padded model again.
     """
     os.makedirs(folder, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    update: Callable[[str, Any], None] = jax.config.update  # jax does not annotate Config.update
+    update("jax_compilation_cache_dir", str(folder))
+    update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    update("jax_persistent_cache_min_entry_size_bytes", -1)
 
 
 #: Model parameters sampled per reach, the rows of ``ModelData.prior``.
@@ -166,7 +167,7 @@ class ModelData:
     sigma_w_hat: float
     node_sd: float
 
-    def as_args(self) -> tuple:
+    def as_args(self) -> tuple[np.ndarray, ...]:
         """The model's positional arguments (float32 / bool arrays)."""
         out = []
         for f in fields(self):
@@ -302,16 +303,22 @@ class SamplerSettings:
     dense_mass: bool = True
 
 
-_RUNNERS: dict[tuple, Callable] = {}
+#: The model's positional arguments (:meth:`ModelData.as_args`; traced jax arrays inside the sampler).
+ModelArgs = tuple[Any, ...]
+#: The jitted sampler of all chains: (key, model args) -> (draws by name, diverging, leapfrog steps).
+Runner = Callable[[jax.Array, ModelArgs], tuple[dict[str, jax.Array], jax.Array, jax.Array]]
+
+_RUNNERS: dict[tuple[tuple[int, ...], SamplerSettings], Runner] = {}
 
 
-def _init_z(args: tuple) -> dict[str, jnp.ndarray]:
+def _init_z(args: ModelArgs) -> dict[str, jnp.ndarray]:
     """Unconstrained start: every parameter at its prior centre (kept inside its bounds)."""
     logW, q_loc, q_lo, q_hi, q_var_hat, prior = args[0], args[4], args[5], args[6], args[8], args[10]
 
     def _inside(x: jnp.ndarray, lo: jnp.ndarray, hi: jnp.ndarray) -> jnp.ndarray:
         pad = 0.05 * (hi - lo)
-        return biject_to(constraints.interval(lo, hi)).inv(jnp.clip(x, lo + pad, hi - pad))
+        z: jnp.ndarray = biject_to(constraints.interval(lo, hi)).inv(jnp.clip(x, lo + pad, hi - pad))
+        return z
 
     z = {name: _inside(prior[k, 0], prior[k, 2], prior[k, 3]) for k, name in enumerate(PARAMS)}
     z["logQ"] = _inside(q_loc, q_lo, q_hi)
@@ -322,7 +329,7 @@ def _init_z(args: tuple) -> dict[str, jnp.ndarray]:
     return z
 
 
-def _runner(data: ModelData, settings: SamplerSettings) -> Callable:
+def _runner(data: ModelData, settings: SamplerSettings) -> Runner:
     """Build (once per padded shape and settings) the jitted sampler of all chains.
 
     numpyro's NUTS kernel with its warm-up adaptation (``numpyro.infer.hmc.hmc``)
@@ -337,7 +344,7 @@ def _runner(data: ModelData, settings: SamplerSettings) -> Callable:
     )
     init_kernel, sample_kernel = hmc(potential_fn_gen=pot_gen, algo="NUTS")
 
-    def one_chain(rng: jnp.ndarray, args: tuple) -> tuple:
+    def one_chain(rng: jnp.ndarray, args: ModelArgs) -> tuple[dict[str, jax.Array], jax.Array, jax.Array]:
         state = init_kernel(
             _init_z(args),
             settings.num_warmup,
@@ -348,10 +355,10 @@ def _runner(data: ModelData, settings: SamplerSettings) -> Callable:
             rng_key=rng,
         )
 
-        def warm(st: Any, _: None) -> tuple:
+        def warm(st: Any, _: None) -> tuple[Any, None]:
             return sample_kernel(st, model_args=args), None
 
-        def draw(st: Any, _: None) -> tuple:
+        def draw(st: Any, _: None) -> tuple[Any, tuple[Any, jax.Array, jax.Array]]:
             st = sample_kernel(st, model_args=args)
             return st, (st.z, st.diverging, st.num_steps)
 
@@ -361,9 +368,10 @@ def _runner(data: ModelData, settings: SamplerSettings) -> Callable:
         return values, div, steps
 
     @jax.jit
-    def run(rng: jnp.ndarray, args: tuple) -> tuple:
+    def run(rng: jnp.ndarray, args: ModelArgs) -> tuple[dict[str, jax.Array], jax.Array, jax.Array]:
         keys = jax.random.split(rng, settings.num_chains)
-        return lax.map(lambda k: one_chain(k, args), keys)
+        chains: tuple[dict[str, jax.Array], jax.Array, jax.Array] = lax.map(lambda k: one_chain(k, args), keys)
+        return chains
 
     _RUNNERS[key] = run
     return run

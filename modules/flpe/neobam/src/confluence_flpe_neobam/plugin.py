@@ -1,4 +1,4 @@
-"""The ``neobam`` plug-in: run, output name, file layout and ``read_q``.
+"""The ``neobam`` plug-in: run and file layout.
 
 Output ``flpe/neobam/{reach_id}_geobam.nc`` as the public workflow writes it
 (``reference_outputs/flpe/geobam/74269800011_geobam.nc``): root attribute
@@ -21,7 +21,7 @@ from typing import ClassVar
 import numpy as np
 from confluence_core import ncio, sos
 from confluence_core.volumes import volume_path
-from confluence_flpe.interface import AlgorithmBase, FlpeResult, Priors, ReachObs, output_folder
+from confluence_flpe.interface import AlgorithmBase, FlpeResult, Priors, ReachObs
 from confluence_flpe.output import set_valid, time_dim
 
 from .model import SamplerSettings, enable_compile_cache, sample
@@ -78,18 +78,12 @@ class NeoBAM(AlgorithmBase):
     """
 
     name: ClassVar[str] = "neobam"
-    fanout: ClassVar[str] = "reach"
     #: Fewest usable times: 5 (a posterior with fewer times is the prior echoed back).
     min_obs: ClassVar[int] = 5
-    q_var: ClassVar[str] = "q/q1"
 
     def __init__(self, settings: SamplerSettings | None = None, seed: int = 0) -> None:
         self.settings = settings or SamplerSettings()
         self.seed = seed
-
-    def output_name(self, reach_ids: Sequence[int]) -> str:
-        """``{reach_id}_geobam.nc``, the public workflow's name for neoBAM output."""
-        return f"{int(reach_ids[0])}_geobam.nc"
 
     def run(self, reaches: Sequence[tuple[ReachObs, Priors]]) -> list[FlpeResult]:
         """Sample the posterior of each reach (see :mod:`confluence_flpe_neobam.model`)."""
@@ -116,9 +110,9 @@ class NeoBAM(AlgorithmBase):
         n_div = int(np.sum(draws["diverging"]))
         if n_div:
             log.warning("reach %s: %d divergent transitions", obs.reach_id, n_div)
-        extra = {k: v for k, v in s.items() if k not in ("q", "q_u")}
+        extra: dict[str, float | np.ndarray] = {k: v for k, v in s.items() if k not in ("q", "q_u")}
         extra["divergences"] = float(n_div)
-        params = {p: float(np.mean(s[f"{p}_mean"])) for p in PARAM_GROUPS}
+        params: dict[str, float | np.ndarray] = {p: float(np.mean(s[f"{p}_mean"])) for p in PARAM_GROUPS}
         return FlpeResult(reach_id=obs.reach_id, q=s["q"], q_u=s["q_u"], params=params, extra=extra)
 
     def write(self, path: Path, obs: Sequence[ReachObs], results: Sequence[FlpeResult]) -> None:
@@ -140,27 +134,6 @@ class NeoBAM(AlgorithmBase):
             qc = np.asarray(res.extra.get("q_chain", np.full((nchain, o.nt), np.nan)), dtype=float)
             for c in range(qc.shape[0]):
                 ncio.write_var(g, f"q{c + 1}", qc[c] if res.valid else np.full(o.nt, np.nan), ("nt",))
-
-    def read_q(self, flpe_dir: Path, reach_id: int) -> np.ndarray | None:
-        """Mean over the chains' ``q/q{c}`` (m3/s, NaN where none); None when no file.
-
-        A file with ``valid = 0`` gives all NaN.
-        """
-        path = Path(flpe_dir) / output_folder(self.name) / self.output_name([int(reach_id)])
-        if not path.exists():
-            return None
-        with ncio.open_dataset(path) as ds:
-            g = ncio.get_group(ds, "q")
-            names = sorted(v for v in (g.variables if g is not None else {}) if v.startswith("q"))
-            if not names:
-                return None
-            qs = np.vstack([ncio.read_float(g, v) for v in names])
-            valid = int(np.asarray(ds.getncattr("valid")).ravel()[0]) if "valid" in ds.ncattrs() else 1
-        if not valid:
-            return np.full(qs.shape[1], np.nan)
-        n_ok = np.isfinite(qs).sum(axis=0)
-        total = np.where(np.isfinite(qs), qs, 0.0).sum(axis=0)
-        return np.where(n_ok > 0, total / np.maximum(n_ok, 1), np.nan)
 
 
 #: Where a job keeps the compiled sampler (overridable; "off" disables it).

@@ -9,7 +9,7 @@ Discharge, per observation time t (log m3/s):
 - ``level ~ Normal(0, logQ_sd)``: one error of the prior's flow level shared
   by every time (``gbpriors/reach/logQ_sd``, default 0.8326 =
   sqrt(ln 2), BAM's coefficient of variation 1, Hagemann et al. 2017,
-  doi:10.1002/2016WR019691);
+  doi:10.1002/2017WR021626);
 - ``sigma_q``: the spread of log Q about the monthly centre, prior median
   from the flow-duration curve, ``(ln Q15% - ln Q85%) / (2 * 1.0364)`` with the
   variance of the log monthly means removed (floor :data:`SIGMA_Q_MIN`),

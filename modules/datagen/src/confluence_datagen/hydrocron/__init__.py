@@ -1,0 +1,79 @@
+"""Reach time series from PO.DAAC Hydrocron (live API or a folder of saved responses).
+
+For the workflow's datagen step (``--source hydrocron``, or a source folder
+of ``{reach_id}.csv`` responses), by layer:
+
+- :mod:`.client`: the HTTP layer, one reach's CSV from the Hydrocron API
+  (retries, ``Retry-After`` and a request interval through
+  :mod:`confluence_core.http`);
+- :mod:`.parse`: checks one answer with the reader input also uses,
+  :mod:`confluence_core.hydrocron` (header, reach id, units, numbers, at least
+  one row with a real ``time_str``);
+- :mod:`.standin`: the minimal SWORD and the SoS without model priors written
+  when the input volume has none, and the observation-based mean-flow prior;
+- :mod:`.assemble`: gets and checks every reach (:func:`collect`), keeps the
+  answers in ``input/hydrocron/`` and returns the datagen JSON lists
+  (:func:`build`).
+"""
+
+from __future__ import annotations
+
+from .assemble import (
+    REPEAT_S,
+    SAVED_DIR,
+    build,
+    collect,
+    continent_outputs,
+    folder_reaches,
+    is_hydrocron_folder,
+    parse_reach_ids,
+    pass_tracks,
+    save_responses,
+)
+from .client import (
+    DEFAULT_COLLECTION,
+    DEFAULT_START,
+    DEFAULT_URL,
+    FIELDS,
+    RETRY_STATUS,
+    HydrocronClient,
+    HydrocronError,
+    Transport,
+    error_text,
+    response_csv,
+    urllib_transport,
+)
+from .parse import ReachRecord, check_response, time_seconds
+from .standin import MEAN_Q_SOURCE, mean_flow_prior, reach_table, write_minimal_sos, write_minimal_sword
+
+__all__ = [
+    "DEFAULT_COLLECTION",
+    "DEFAULT_START",
+    "DEFAULT_URL",
+    "FIELDS",
+    "MEAN_Q_SOURCE",
+    "REPEAT_S",
+    "RETRY_STATUS",
+    "SAVED_DIR",
+    "HydrocronClient",
+    "HydrocronError",
+    "ReachRecord",
+    "Transport",
+    "build",
+    "check_response",
+    "collect",
+    "continent_outputs",
+    "error_text",
+    "folder_reaches",
+    "is_hydrocron_folder",
+    "mean_flow_prior",
+    "parse_reach_ids",
+    "pass_tracks",
+    "reach_table",
+    "response_csv",
+    "save_responses",
+    "time_seconds",
+    "urllib_transport",
+    "write_minimal_sos",
+    "write_minimal_sword",
+]
