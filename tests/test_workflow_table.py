@@ -72,6 +72,19 @@ def test_flpe_contract_is_derived_from_the_rows() -> None:
         assert f"flpe:{spec.folder}/{spec.file.replace('{reach_id}', '{river_id}')}" in map(str, step.outputs)
 
 
+def test_each_flow_law_row_maps_its_laws_parameters() -> None:
+    """An FLPE row that names a flow law maps exactly that law's parameters (MOI and offline need all)."""
+    from confluence_flpe import flowlaws
+
+    for step in TABLE.flpe_steps():
+        assert step.flpe is not None
+        if step.flpe.role == "combiner":
+            assert not step.flpe.flowlaw
+            continue
+        assert step.flpe.flowlaw, f"{step.name} declares no flow law"
+        assert set(step.flpe.params) == set(flowlaws.get(step.flpe.flowlaw).params), step.name
+
+
 def test_volumes_come_from_the_table() -> None:
     from confluence_core.volumes import VOLUMES
 

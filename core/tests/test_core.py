@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import netCDF4
 import numpy as np
 import pytest
 from confluence_core import atomic, ids, index, jsonio, ncio
@@ -117,10 +118,13 @@ def test_flpe_outputs_read_the_reference_files(shared_data):
     assert momma is not None and momma.q.shape == (25,) and momma.valid
     assert np.isnan(momma.q[1]) and momma.q[0] > 0
     bam = flpe.read_result(flpe.algorithms()["neobam"], root, 74269800011)
-    assert bam is not None and bam.q.shape == (154,) and set(bam.params) == {"r", "logn", "logWb", "logDb"}
+    assert bam is not None and bam.q.shape == (154,) and set(bam.params) == {"n", "Wb", "Db", "r"}
+    with netCDF4.Dataset(root / "geobam" / "74269800011_geobam.nc") as ds:  # "exp:" paths, chains averaged
+        n_chains = np.mean([np.exp(float(ds[f"logn/mean{c}"][...])) for c in (1, 2, 3)])
+    assert bam.params["n"] == pytest.approx(n_chains)
     metro = flpe.read_result(flpe.algorithms()["metroman"], root, 77449100071)  # from the set file, its row
     assert metro is not None and metro.q.shape == (25,) and metro.q[0] == pytest.approx(102.185283, rel=1e-6)
-    assert np.isnan(metro.q[1]) and set(metro.params) == {"A0", "na", "x1"}
+    assert np.isnan(metro.q[1]) and set(metro.params) == {"Abar", "na", "x1"}
     cons = flpe.read_result(flpe.consensus(), root, 74223700011)
     assert cons is not None and cons.q.shape == (55,)
     assert {s.offline for s in flpe.algorithms().values()} >= {"metro", "bam", "hivdi", "momma", "sads"}

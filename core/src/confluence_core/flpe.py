@@ -79,6 +79,18 @@ def _read(ds: netCDF4.Dataset, path: str, reach_id: int) -> np.ndarray | None:
     return values
 
 
+def _param(ds: netCDF4.Dataset, paths: tuple[str, ...], reach_id: int) -> float:
+    """A flow-law parameter: the mean of its paths' values (chains), ``exp:`` paths exponentiated."""
+    values = []
+    for path in paths:
+        log = path.startswith("exp:")
+        val = _read(ds, path.removeprefix("exp:"), reach_id)
+        if val is not None and np.size(val) and np.isfinite(np.ravel(val)[0]):
+            x = float(np.ravel(val)[0])
+            values.append(float(np.exp(x)) if log else x)
+    return float(np.mean(values)) if values else float("nan")
+
+
 def _mean_of(series: list[np.ndarray]) -> np.ndarray:
     """Per-time mean of several series (chains), NaN where none has a value."""
     if len(series) == 1:
@@ -107,10 +119,7 @@ def read_result(spec: FlpeOutput, flpe_root: Path, reach_id: int | str) -> FlpeR
             raise InputError(f"has none of the discharge variables {', '.join(spec.q)}", path)
         q = _mean_of(series)
         q_u = _read(ds, spec.q_u, rid) if spec.q_u else None
-        params = {}
-        for key, var in spec.params.items():
-            val = _read(ds, var, rid)
-            params[key] = float(np.ravel(val)[0]) if val is not None and np.size(val) else float("nan")
+        params = {key: _param(ds, paths, rid) for key, paths in spec.params.items()}
         valid = int(np.ravel(ds.getncattr("valid"))[0]) != 0 if "valid" in ds.ncattrs() else True
     q = np.atleast_1d(np.asarray(q, dtype=np.float64))
     q = np.where(q < -1e10, np.nan, q)

@@ -107,10 +107,11 @@ class FlpeContract:
     role: str
     q: tuple[str, ...]
     q_u: str
-    params: dict[str, str]
+    params: dict[str, tuple[str, ...]]
     moi: str
     offline: str
     set_file: str = ""
+    flowlaw: str = ""
 
     def path(self, flpe_root: Path, reach_id: int | str) -> Path:
         """The reach's own file (it may not exist)."""
@@ -315,8 +316,9 @@ def _contract(name: str, spec: Any, outputs: Sequence[Output]) -> FlpeContract |
     return FlpeContract(
         name=name, folder=folder, file=pattern.replace("{river_id}", "{reach_id}"), set_file=set_file,
         role=str(spec.get("role", "algorithm")), q=tuple(spec.get("q", ())), q_u=str(spec.get("q_u", "")),
-        params={str(k): str(v) for k, v in dict(spec.get("params", {})).items()},
-        moi=str(spec.get("moi", "")), offline=str(spec.get("offline", "")),
+        params={str(k): (str(v),) if isinstance(v, str) else tuple(str(x) for x in v)
+                for k, v in dict(spec.get("params", {})).items()},
+        moi=str(spec.get("moi", "")), offline=str(spec.get("offline", "")), flowlaw=str(spec.get("flowlaw", "")),
     )
 
 

@@ -9,9 +9,22 @@ import netCDF4
 import numpy as np
 import pytest
 from click.testing import Result
-from confluence_core import jsonio
+from confluence_core import flpe, jsonio
+from confluence_flpe import flowlaws
 from confluence_moi import integrate as ig
-from moi_fixtures import DAM, MID, MOMMA_MEAN, NT, OUTLET, REACHES, TRIB_A, TRIB_B, write_momma
+from moi_fixtures import (
+    DAM,
+    MID,
+    MOMMA_MEAN,
+    NT,
+    OUTLET,
+    REACHES,
+    TRIB_A,
+    TRIB_B,
+    observations,
+    write_momma,
+    write_swot,
+)
 
 FILL = -999999999999.0
 REF = Path("reference_outputs") / "moi" / "77449100071_integrator.nc"
@@ -31,7 +44,7 @@ def _layout(path: Path) -> dict:
             "dims": list(ds.dimensions),
             "nt": (ds["nt"].dtype, ds["nt"].dimensions, ds["nt"].getncattr("units"),
                    "_FillValue" in ds["nt"].ncattrs()),
-            "groups": {n: [(v, g[v].dtype, g[v].dimensions, g[v].getncattr("_FillValue")) for v in g.variables]
+            "groups": {n: {v: (g[v].dtype, g[v].dimensions, g[v].getncattr("_FillValue")) for v in g.variables}
                        for n, g in ds.groups.items()},
         }
 
@@ -46,9 +59,19 @@ def _group(path: Path, name: str) -> dict:
 
 
 def test_structure_matches_reference(tiny_run: Path, run_cli: Callable[..., Result], shared_data: Path) -> None:
+    """The reference layout: one group per algorithm with q, its flow law's parameters and the two means."""
     _ok(run_cli())
     assert sorted(p.name for p in (tiny_run / "moi").iterdir()) == sorted(f"{r}_integrator.nc" for r in REACHES)
-    assert _layout(_out(tiny_run, OUTLET)) == _layout(shared_data / REF)
+    ours, ref = _layout(_out(tiny_run, OUTLET)), _layout(shared_data / REF)
+    assert (ours["dims"], ours["nt"]) == (ref["dims"], ref["nt"])
+    assert list(ours["groups"]) == list(ref["groups"])  # the reference's order
+    laws = {s.moi: flowlaws.get(s.flowlaw) for s in flpe.algorithms().values()}
+    for name, variables in ours["groups"].items():
+        for v in ("q", "qbar_reachScale", "qbar_basinScale"):
+            assert variables[v] == ref["groups"][name][v], (name, v)
+        assert list(variables) == ["q", *laws[name].params, "qbar_reachScale", "qbar_basinScale"], name
+        shared = set(variables) & set(ref["groups"][name])  # e.g. metroman Abar, na, x1; hivdi Abar, alpha, beta
+        assert all(variables[v] == ref["groups"][name][v] for v in shared), name
     with netCDF4.Dataset(_out(tiny_run, OUTLET)) as ds:
         assert len(ds.dimensions["nt"]) == NT and "production_date" in ds.ncattrs()
 
@@ -63,14 +86,14 @@ def test_integrated_means_conserve_mass_and_series_follow(tiny_run: Path, run_cl
     for r, m in MOMMA_MEAN.items():
         g = basin[r]
         assert float(g["qbar_reachScale"]) == pytest.approx(m)
-        assert g["q"][g["q"] != FILL].mean() == pytest.approx(qbar[r])
-        assert g["attrs"]["valid"] == 1
+        assert g["q"][g["q"] != FILL].mean() == pytest.approx(qbar[r], rel=1e-9)
+        assert g["attrs"]["valid"] == 1 and g["attrs"]["flow_law"] == "momma"
+        # the stages stay, the roughness moves (the law's scale parameter)
+        assert float(g["B"]) == 7.5 and float(g["H"]) == pytest.approx(observations(r).wse.max())
     # the dam has no FLPE result but carries the integrated flow
     dam = basin[DAM]
     assert (dam["q"] == FILL).all() and dam["qbar_reachScale"] == FILL and dam["attrs"]["valid"] == 0
     assert np.isfinite(qbar[DAM]) and qbar[DAM] > 0
-    # parameters: momma stages unchanged, Save not in the FLPE output
-    assert float(basin[OUTLET]["B"]) == 10.0 and float(basin[OUTLET]["Save"]) == FILL
 
 
 def test_metroman_roughness_scaled_and_missing_algorithms_filled(tiny_run: Path,
@@ -79,7 +102,10 @@ def test_metroman_roughness_scaled_and_missing_algorithms_filled(tiny_run: Path,
     g = _group(_out(tiny_run, MID), "metroman")
     k = float(g["qbar_basinScale"]) / float(g["qbar_reachScale"])
     assert k != pytest.approx(1.0)
-    assert float(g["na"]) == pytest.approx(0.03 / k) and float(g["Abar"]) == 500.0 and float(g["x1"]) == -0.2
+    na_flpe = float(netCDF4.Dataset(tiny_run / "flpe" / "metroman" / f"{MID}_metroman.nc")["nahat"][0])
+    # Q ~ 1/na with Abar and x1 fixed: the integrated roughness is the FLPE one over k, exactly
+    assert float(g["na"]) == pytest.approx(na_flpe / k, rel=1e-9)
+    assert float(g["Abar"]) == 150.0 and float(g["x1"]) == -0.2
     sad = _group(_out(tiny_run, MID), "sad")
     assert sad["attrs"]["status"] == "no result in the basin"
     assert all((sad[v] == FILL).all() for v in ("q", "n", "a0", "qbar_reachScale", "qbar_basinScale"))
@@ -112,7 +138,8 @@ def test_bad_index_and_malformed_entry(tiny_run: Path, run_cli: Callable[..., Re
 
 def test_reach_missing_from_sword_is_isolated(tiny_run: Path, run_cli: Callable[..., Result]) -> None:
     stray = 74260000991
-    write_momma(tiny_run / "flpe", stray, np.full(NT, 33.0))
+    write_momma(tiny_run / "flpe", stray, np.full(NT, 33.0))  # a series without flow-law parameters
+    write_swot(tiny_run / "input" / "swot" / f"{stray}_SWOT.nc", stray, observations(stray))
     entries = jsonio.read_json(tiny_run / "input" / "basin.json")
     entries[0]["reach_id"].append(str(stray))
     entries[0]["swot"].append(f"{stray}_SWOT.nc")
@@ -122,6 +149,7 @@ def test_reach_missing_from_sword_is_isolated(tiny_run: Path, run_cli: Callable[
     assert "not in SWORD, treated as isolated" in result.output and str(stray) in result.output
     g = _group(_out(tiny_run, stray), "momma")  # no SoS prior, no neighbours: its own mean
     assert float(g["qbar_basinScale"]) == pytest.approx(33.0, rel=1e-4)
+    assert g["attrs"]["status"].startswith("flow-law parameters missing") and (g["q"] == FILL).all()
 
 
 def test_basin_without_flpe_results_writes_fill(tiny_run: Path, run_cli: Callable[..., Result]) -> None:

@@ -2,9 +2,9 @@
 
 Builds a run folder of ``--reaches`` reaches seen on ``--passes`` passes: a
 SWOT file per reach (reach group; half of them without ``d_x_area`` so it is
-computed from width and wse), every FLPE algorithm's and the consensus' file
-(written by the output contract, ``flpe_outputs.toml``) and an MOI
-``{reach}_integrator.nc``.  Then times, per reach,
+computed from width and wse), the consensus' file (written by the output
+contract) and an MOI ``{reach}_integrator.nc`` holding each algorithm's
+flow-law parameters.  Then times, per reach,
 
 - in-process: ``confluence_offline.cli.process_reach`` (read, compute, write);
 - as the workflow runs it: the ``confluence-offline --index i`` console script
@@ -28,6 +28,14 @@ import netCDF4
 import numpy as np
 
 FILL = -999999999999.0
+#: Integrated parameters of every MOI group, by flow law.
+PARAMS = {
+    "manning": {"n": 0.03, "a0": 400.0},
+    "metroman": {"Abar": 400.0, "na": 0.03, "x1": 0.2},
+    "hivdi": {"Abar": 400.0, "alpha": 30.0, "beta": -0.2},
+    "momma": {"B": 6.0, "H": 12.0, "nb": 0.03, "x": 0.5},
+    "bam": {"n": 0.03, "Wb": 130.0, "Db": 4.0, "r": 1.5},
+}
 
 
 def _put(ds: netCDF4.Dataset, path: str, values: np.ndarray | float) -> None:
@@ -50,7 +58,7 @@ def generate(root: Path, n_reaches: int, n_passes: int, seed: int = 1) -> list[i
         (root / sub).mkdir(parents=True, exist_ok=True)
     (root / "input" / "reaches.json").write_text(json.dumps(
         [{"reach_id": r, "swot": f"{r}_SWOT.nc", "sos": "na_sword_v16_SOS_priors.nc"} for r in ids]))
-    specs = [*flpe.algorithms().values(), flpe.consensus()]
+    specs = list(flpe.algorithms().values())
     for k, rid in enumerate(ids):
         t = np.arange(n_passes)
         wse = 10 + np.sin(t / 5) + rng.normal(0, 0.05, n_passes)
@@ -62,30 +70,29 @@ def generate(root: Path, n_reaches: int, n_passes: int, seed: int = 1) -> list[i
             grp = ds.createGroup("reach")
             grp.createVariable("reach_id", "i8", ()).assignValue(rid)
             fields = {"time": 7.5e8 + 86400.0 * 21 * t, "width": width, "wse": wse,
-                      "width_u": np.full(n_passes, 5.0), "wse_u": np.full(n_passes, 0.1)}
+                      "width_u": np.full(n_passes, 5.0), "wse_u": np.full(n_passes, 0.1),
+                      "slope": np.full(n_passes, 1e-4), "slope_u": np.full(n_passes, 1e-5)}
             if k % 2 == 0:
                 fields |= {"d_x_area": (wse - np.nanmedian(wse)) * 100, "d_x_area_u": np.full(n_passes, 10.0)}
             for name, values in fields.items():
                 _put(grp, name, values)
         q = 50 * np.exp(wse - 10)
-        for spec in specs:
-            path = spec.path(root / "flpe", rid)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with netCDF4.Dataset(path, "w") as ds:
-                ds.setncattr("valid", np.int32(1))
-                ds.createDimension("nt", n_passes)
-                for p in spec.q:
-                    _put(ds, p, q * rng.uniform(0.8, 1.2))
-                for p in spec.params.values():
-                    _put(ds, p, 1.0)
+        cons = flpe.consensus()
+        path = cons.path(root / "flpe", rid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with netCDF4.Dataset(path, "w") as ds:
+            ds.setncattr("valid", np.int32(1))
+            ds.setncattr("contributing_algos", [s.name for s in specs[:3]])
+            ds.createDimension("nt", n_passes)
+            _put(ds, cons.q[0], q)
         with netCDF4.Dataset(root / "moi" / f"{rid}_integrator.nc", "w") as ds:
             ds.createDimension("nt", n_passes)
             for spec in specs:
                 if spec.moi:
                     grp = ds.createGroup(spec.moi)
                     _put(grp, "q", q * rng.uniform(0.9, 1.1))
-                    for p in ("a0", "n", "qbar_reachScale", "qbar_basinScale"):
-                        _put(grp, p, 1.0)
+                    for p, value in {**PARAMS[spec.flowlaw], "qbar_reachScale": 1.0, "qbar_basinScale": 1.0}.items():
+                        _put(grp, p, value)
     return ids
 
 

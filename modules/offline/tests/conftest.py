@@ -1,4 +1,4 @@
-"""A small run folder for offline: SWOT files, FLPE files by the output contract, MOI integrator files."""
+"""A small run folder for offline: SWOT files, the consensus file, MOI integrator files with flow-law parameters."""
 
 from __future__ import annotations
 
@@ -40,22 +40,42 @@ def write_flpe(root: Path, spec: flpe.FlpeOutput, reach_id: int, q: np.ndarray, 
         ds.createDimension("nt", q.size)
         for p in spec.q:
             _var(ds, p, q)
-        for p in spec.params.values():
-            _var(ds, p, 1.0)
+        for paths in spec.params.values():
+            for p in paths:
+                _var(ds, p.removeprefix("exp:"), 1.0)
     return path
 
 
-def write_integrator(root: Path, reach_id: int, series: dict[str, np.ndarray]) -> Path:
-    """``moi/{reach_id}_integrator.nc``, one group per MOI name with ``q`` and scalars."""
+#: Integrated flow-law parameters of each algorithm's MOI group in :func:`build_run` (by flow law).
+PARAMS = {
+    "manning": {"n": 0.03, "a0": 400.0},
+    "metroman": {"Abar": 400.0, "na": 0.03, "x1": 0.2},
+    "hivdi": {"Abar": 400.0, "alpha": 30.0, "beta": -0.2},
+    "momma": {"B": 6.0, "H": 11.8, "nb": 0.03, "x": 0.5},
+    "bam": {"n": 0.03, "Wb": 130.0, "Db": 4.0, "r": 1.5},
+}
+
+
+def write_integrator(root: Path, reach_id: int, groups: dict[str, dict[str, float]], nt: int) -> Path:
+    """``moi/{reach_id}_integrator.nc``: one group per MOI name with ``q`` (fill), its parameters, the means."""
     path = root / "moi" / f"{reach_id}_integrator.nc"
     path.parent.mkdir(parents=True, exist_ok=True)
     with netCDF4.Dataset(path, "w") as ds:
-        ds.createDimension("nt", next(iter(series.values())).size)
-        for name, q in series.items():
+        ds.createDimension("nt", nt)
+        for name, params in groups.items():
             grp = ds.createGroup(name)
-            grp.createVariable("q", "f8", ("nt",), fill_value=FILL)[:] = np.where(np.isfinite(q), q, FILL)
-            for p in ("a0", "n", "qbar_reachScale", "qbar_basinScale"):
-                grp.createVariable(p, "f8", (), fill_value=FILL).assignValue(1.0)
+            grp.createVariable("q", "f8", ("nt",), fill_value=FILL)[:] = np.full(nt, FILL)
+            for p, value in {**params, "qbar_reachScale": 1.0, "qbar_basinScale": 1.0}.items():
+                grp.createVariable(p, "f8", (), fill_value=FILL).assignValue(value)
+    return path
+
+
+def write_sos(root: Path, constrained: bool) -> Path:
+    """An SoS priors file holding only the global attribute ``priors_constrained``."""
+    path = root / "input" / "sos" / "na_sword_v16_SOS_priors.nc"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with netCDF4.Dataset(path, "w") as ds:
+        ds.setncattr("priors_constrained", np.int32(constrained))
     return path
 
 
@@ -71,7 +91,8 @@ def write_swot(root: Path, reach_id: int, width: np.ndarray, wse: np.ndarray,
         grp = ds.createGroup("reach")
         grp.createVariable("reach_id", "i8", ()).assignValue(reach_id)
         fields = {"time": 7.5e8 + 86400.0 * 21 * np.arange(nt), "width": width, "wse": wse,
-                  "width_u": np.full(nt, 5.0), "wse_u": np.full(nt, 0.1)}
+                  "width_u": np.full(nt, 5.0), "wse_u": np.full(nt, 0.1),
+                  "slope": np.full(nt, 1e-4), "slope_u": np.full(nt, 1e-5)}
         if dA is not None:
             fields |= {"d_x_area": dA, "d_x_area_u": np.full(nt, 10.0)}
         for name, values in fields.items():
@@ -80,15 +101,8 @@ def write_swot(root: Path, reach_id: int, width: np.ndarray, wse: np.ndarray,
     return path
 
 
-def series(k: float, nt: int = NT) -> np.ndarray:
-    """A discharge series (m3/s) scaled by ``k``, unobserved at pass 3."""
-    q = k * (100.0 + 10.0 * np.arange(nt))
-    q[3] = np.nan
-    return q
-
-
 def build_run(root: Path, reach_id: int = REACH, nt: int = NT, swot: bool = True) -> Path:
-    """reaches.json, a SWOT file, every algorithm's, the consensus' and the MOI files of one reach."""
+    """reaches.json, a SWOT file, the consensus file and the MOI file (every group) of one reach."""
     for sub in ("input", "flpe", "moi", "offline"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     entry = {"reach_id": reach_id, "sword": "na_sword_v16.nc", "swot": f"{reach_id}_SWOT.nc",
@@ -97,11 +111,8 @@ def build_run(root: Path, reach_id: int = REACH, nt: int = NT, swot: bool = True
     if swot:
         wse = 10.0 + 0.2 * np.arange(nt)
         write_swot(root, reach_id, 100.0 + 2.0 * np.arange(nt), wse, dA=None)
-    specs = flpe.algorithms()
-    for i, spec in enumerate(specs.values()):
-        write_flpe(root, spec, reach_id, series(1.0 + i, nt))
-    write_flpe(root, flpe.consensus(), reach_id, series(2.0, nt), contributing_algos=["neobam", "momma", "sad"])
-    write_integrator(root, reach_id, {s.moi: series(1.0 + i, nt) * 1.1 for i, s in enumerate(specs.values())})
+    write_flpe(root, flpe.consensus(), reach_id, np.ones(nt), contributing_algos=["neobam", "momma", "sad"])
+    write_integrator(root, reach_id, {s.moi: PARAMS[s.flowlaw] for s in flpe.algorithms().values()}, nt)
     return root
 
 

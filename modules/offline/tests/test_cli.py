@@ -1,4 +1,5 @@
-"""End to end on a run folder built in tmp: layout vs the reference, values, missing inputs."""
+"""End to end on a run folder built in tmp: layout vs the reference, values through the flow laws, branches,
+missing inputs."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import netCDF4
 import numpy as np
 from click.testing import Result
 from confluence_core import flpe
+from confluence_flpe import flowlaws
+from confluence_flpe.flowlaws import FlowObs
+from confluence_flpe.io import read_swot
 
 
 def _ok(result: Result) -> None:
@@ -26,7 +30,8 @@ def test_layout_matches_reference(tmp_path: Path, world: Any, run_cli: Callable[
     ref_path = shared_data / "reference_outputs" / "offline" / "77449100071_offline.nc"
     with netCDF4.Dataset(ref_path) as ref, netCDF4.Dataset(root / "offline" / f"{world.REF_REACH}_offline.nc") as ours:
         assert list(ours.dimensions) == list(ref.dimensions)
-        assert set(ours.variables) == set(ref.variables)
+        extra = set(ours.variables) - set(ref.variables)  # ours: the uncertainty of each series
+        assert set(ref.variables) <= set(ours.variables) and all(v.endswith(("_q_c_u", "_q_uc_u")) for v in extra)
         assert ours.getncattr("reach_id") == world.REF_REACH and ours.getncattr("reach_id").dtype == np.int64
         for name, var in ref.variables.items():
             mine = ours[name]
@@ -46,46 +51,74 @@ def test_layout_matches_reference(tmp_path: Path, world: Any, run_cli: Callable[
     assert (d["nt"][np.ma.getmaskarray(time)] == -999).all()
 
 
-def test_values_from_flpe_and_moi(tmp_path: Path, world: Any, run_cli: Callable[..., Result]) -> None:
+def _obs(root: Path, world: Any) -> FlowObs:
+    return FlowObs.of(read_swot(root / "input" / "swot" / f"{world.REACH}_SWOT.nc"))
+
+
+def test_q_uc_is_the_flow_law_of_the_integrated_parameters(tmp_path: Path, world: Any,
+                                                            run_cli: Callable[..., Result]) -> None:
+    """Unconstrained run: every ``_q_uc`` equals its algorithm's law on MOI's parameters, value for value."""
     root = world.build_run(tmp_path)
     _ok(run_cli(root))
     d = world.read_offline(root)
-    specs = flpe.algorithms()
-    for i, spec in enumerate(specs.values()):
-        if spec.offline:
-            np.testing.assert_allclose(d[f"{spec.offline}_q_uc"], world.series(1.0 + i))
-            np.testing.assert_allclose(d[f"{spec.offline}_q_c"], world.series(1.0 + i) * 1.1)
-    assert not any(k.startswith("sic4dvar") for k in d)  # no offline prefix in the table
-    np.testing.assert_allclose(d["consensus_q_uc"], world.series(2.0))
-    k = {n: 1.0 + i for i, n in enumerate(specs)}
-    want = np.median([world.series(k[n]) * 1.1 for n in ("neobam", "momma", "sad")], axis=0)
-    np.testing.assert_allclose(d["consensus_q_c"], want)  # median of the contributing algorithms only
-    # d_x_area computed from width and wse: 0 at the median stage, rising with stage
+    obs = _obs(root, world)
+    recomputed = {}
+    for spec in flpe.algorithms().values():
+        if not spec.offline:
+            assert not any(k.startswith(f"{spec.name}_q") for k in d)
+            continue
+        law = flowlaws.get(spec.flowlaw)
+        want = law.q(world.PARAMS[spec.flowlaw], obs)
+        assert np.isfinite(want).all()
+        np.testing.assert_array_equal(d[f"{spec.offline}_q_uc"], want)
+        np.testing.assert_array_equal(d[f"{spec.offline}_q_uc_u"], law.q_u(world.PARAMS[spec.flowlaw], obs))
+        assert np.isnan(d[f"{spec.offline}_q_c"]).all()  # the other branch
+        recomputed[spec.name] = want
+    # the consensus: the median of the algorithms the consensus file names
+    np.testing.assert_allclose(d["consensus_q_uc"],
+                               np.median([recomputed[n] for n in ("neobam", "momma", "sad")], axis=0))
+    with netCDF4.Dataset(root / "offline" / f"{world.REACH}_offline.nc") as ds:
+        assert ds.getncattr("branch") == "unconstrained"
+        assert ds["metro_q_c"].getncattr("fill_reason") == "this run is unconstrained"
+    # d_x_area computed from width and wse: 0 at the median stage, rising with stage; and its uncertainty
     assert np.nanargmin(np.abs(d["d_x_area"])) in (4, 5) and np.all(np.diff(d["d_x_area"]) > 0)
     assert np.isfinite(d["d_x_area_u"]).all()
     assert d["nt"].tolist()[:2] == [20231007, 20231028]
 
 
+def test_a_constrained_run_fills_q_c(tmp_path: Path, world: Any, run_cli: Callable[..., Result]) -> None:
+    root = world.build_run(tmp_path)
+    world.write_sos(root, constrained=True)
+    _ok(run_cli(root))
+    d = world.read_offline(root)
+    want = flowlaws.get("metroman").q(world.PARAMS["metroman"], _obs(root, world))
+    np.testing.assert_array_equal(d["metro_q_c"], want)
+    assert np.isnan(d["metro_q_uc"]).all() and np.isfinite(d["consensus_q_c"]).all()
+    assert "metro_q_c_u" in d and "metro_q_uc_u" not in d
+
+
 def test_missing_inputs_give_fill_and_one_log_line(tmp_path: Path, world: Any,
                                                    run_cli: Callable[..., Result]) -> None:
     root = world.build_run(tmp_path)
-    (root / "moi" / f"{world.REACH}_integrator.nc").unlink()
     specs = flpe.algorithms()
-    specs["momma"].path(root / "flpe", world.REACH).unlink()
-    world.write_flpe(root, specs["sad"], world.REACH, np.ones(world.NT + 3))  # wrong length
-    specs["hivdi"].path(root / "flpe", world.REACH).write_bytes(b"garbage")
+    groups = {s.moi: world.PARAMS[s.flowlaw] for s in specs.values()}
+    groups.pop("momma")
+    groups["sad"] = {"n": 0.03}  # no a0
+    world.write_integrator(root, world.REACH, groups, world.NT)
     result = run_cli(root)
     _ok(result)
     warnings = [ln for ln in result.stderr.splitlines() if "WARNING" in ln]
     assert len(warnings) == 1
-    for text in ("momma_q_uc (no FLPE file)", "metro_q_c (no integrator file)", "sads_q_uc (13 values",
-                 "hivdi_q_uc (unreadable", "consensus_q_c (no constrained"):
+    for text in ("momma_q_uc (no MOI group 'momma')", "sads_q_uc (no integrated a0 in MOI group 'sad')"):
         assert text in warnings[0], text
     d = world.read_offline(root)
-    assert all(np.isnan(d[k]).all() for k in d if k.endswith("_q_c"))
-    for name in ("momma_q_uc", "sads_q_uc", "hivdi_q_uc"):
-        assert np.isnan(d[name]).all()
-    np.testing.assert_allclose(d["bam_q_uc"], world.series(1.0))
+    assert np.isnan(d["momma_q_uc"]).all() and np.isnan(d["sads_q_uc"]).all()
+    assert np.isfinite(d["bam_q_uc"]).all()
+    (root / "moi" / f"{world.REACH}_integrator.nc").unlink()
+    result = run_cli(root)
+    _ok(result)
+    assert "metro_q_uc (no integrator file)" in result.stderr and "consensus_q_uc (no recomputed" in result.stderr
+    assert all(np.isnan(v).all() for k, v in world.read_offline(root).items() if k.endswith("_q_uc"))
 
 
 def test_all_fill_d_x_area_is_computed(tmp_path: Path, world: Any, run_cli: Callable[..., Result]) -> None:

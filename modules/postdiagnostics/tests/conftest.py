@@ -60,8 +60,10 @@ def write_flpe(root: Path, spec: flpe.FlpeOutput, reach_id: int, q: np.ndarray,
             _var(ds, p, q)
         if spec.q_u:
             _var(ds, spec.q_u, 0.1 * q)
-        for key, p in spec.params.items():
-            _var(ds, p, (params or {}).get(key, np.nan))
+        for key, paths in spec.params.items():
+            value = (params or {}).get(key, np.nan)
+            for p in paths:  # several paths: chains; "exp:" paths store the natural log
+                _var(ds, p.removeprefix("exp:"), np.log(value) if p.startswith("exp:") else value)
     return path
 
 

@@ -66,12 +66,15 @@ def test_unconstrained_run(run_folder: Callable[..., Path], gauge_a: dict) -> No
 def test_gbpriors_written_for_reaches_and_nodes(run_folder: Callable[..., Path]) -> None:
     sos = run_folder()
     assert run()[0] == 0
-    # reach 1 ~80 m wide (type 5), reach 2 ~400 m (type 9), reach 3 has no SWOT file: fill
-    assert read_int(sos, "gbpriors/reach", "river_type") == [5, 9, -999]
+    # geoBAM expert types: reach 1 mean ln W 4.375 (79 m: type 12, below the 81.2 m boundary of 13),
+    # reach 2 ln W 5.98 (396 m: type 15, below the 665 m of big rivers); reach 3 has no SWOT file: fill
+    assert read_int(sos, "gbpriors/reach", "river_type") == [12, 15, -999]
     qc = read(sos, "gbpriors/reach", "logQc_hat")
     assert qc[:2] == pytest.approx(np.log([100.0, 200.0])) and np.isnan(qc[2])
-    # node 1 of each reach is unobserved; reach 3's nodes have no file
-    assert read_int(sos, "gbpriors/node", "river_type") == [-999, 5, 5, -999, 9, 9, -999, -999, -999]
+    # node 1 of each reach is unobserved; nodes 2, 3 are 1.0x and 1.1x the reach widths (reach 1: 79 m
+    # type 12, 87 m type 13); reach 3's nodes have no file
+    assert read_int(sos, "gbpriors/node", "river_type") == [-999, 12, 13, -999, 15, 15, -999, -999, -999]
+    assert read(sos, "gbpriors/node", "logn_hat")[2] == pytest.approx(-3.404202242)  # type 13 (geoBAMr)
     with ncio.open_dataset(sos) as ds:
         for level in ("reach", "node"):
             names = set(ds.groups["gbpriors"].groups[level].variables)
@@ -195,6 +198,23 @@ def test_reach_without_usable_observations_is_logged(run_folder: Callable[..., P
         ds["reach/width"][:] = -999999999999.0
     res = CliRunner().invoke(main, ["--index", "1"])
     assert res.exit_code == 0, res.output
-    assert f"reach {REACHES[1]}: no usable width/slope observations" in res.output
+    assert f"reach {REACHES[1]}: no usable width observations" in res.output
     assert f"reach {REACHES[2]}: no geoBAM priors" in res.output and "file not found" in res.output
-    assert read_int(sos, "gbpriors/reach", "river_type") == [5, -999, -999]
+    assert read_int(sos, "gbpriors/reach", "river_type") == [12, -999, -999]
+
+
+def test_reach_with_too_few_widths_gets_the_global_prior(run_folder: Callable[..., Path], mnt: Path) -> None:
+    import netCDF4
+
+    sos = run_folder()
+    swot = mnt / "input" / "swot" / f"{REACHES[1]}_SWOT.nc"
+    with netCDF4.Dataset(swot, "a") as ds:
+        width = np.full(ds["reach/width"].shape, -999999999999.0)
+        width[:2] = [400.0, 420.0]
+        ds["reach/width"][:] = width
+    res = CliRunner().invoke(main, ["--index", "1"])
+    assert res.exit_code == 0, res.output
+    assert f"reach {REACHES[1]}: too few widths to classify: geoBAM's global priors" in res.output
+    assert read_int(sos, "gbpriors/reach", "river_type") == [12, -999, -999]  # unclassified is written as fill
+    wb = read(sos, "gbpriors/reach", "logWb_hat")
+    assert wb[1] == pytest.approx(0.0037 + 1.0028 * np.mean(np.log([400.0, 420.0])))  # geoBAM's global fit

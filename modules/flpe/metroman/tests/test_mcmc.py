@@ -101,3 +101,30 @@ def test_speed_five_reaches_fifty_times():
     cpu = time.process_time() - t0
     print(f"\nMetroMan 5 reaches x 50 times x {cfg.n_iter} iterations: {cpu:.2f} s CPU")
     assert cpu < 10.0  # target < 2 s; loose bound for shared CI machines
+
+
+def test_storage_term_by_hand() -> None:
+    """Two 10 km reaches whose areas grow 100 m2 a day store 10,000 m x 100 m2 / 86,400 s = 11.57 m3/s."""
+    from confluence_flpe_metroman.mcmc import mass_residual, storage_term
+
+    t = np.arange(5) * 86400.0
+    dA = np.vstack([100.0 * np.arange(5), 100.0 * np.arange(5) + 30.0])
+    valid = np.ones((2, 5), dtype=bool)
+    s = storage_term(dA, valid, t, np.array([10_000.0, 10_000.0]))
+    np.testing.assert_allclose(s, np.full((1, 5), 10_000.0 * 100.0 / 86_400.0))
+    assert storage_term(dA, valid, t, np.array([np.nan, 10_000.0])).tolist() == [[0.0] * 5]
+    # continuity holds exactly when the downstream flow is the upstream flow plus inflow minus storage
+    q_up = np.array([500.0, 520.0, 540.0, 560.0, 580.0])
+    gain = np.array([[0.05]])
+    q_down = q_up * np.exp(0.05) - s[0]
+    lq = np.log(np.vstack([q_up, q_down]))
+    np.testing.assert_allclose(mass_residual(lq, gain, s), 0.0, atol=1e-12)
+    np.testing.assert_allclose(mass_residual(lq, gain, None)[0], np.log(q_down / (q_up * np.exp(0.05))))
+
+
+def test_storage_switch_from_the_environment(monkeypatch) -> None:
+    from confluence_flpe_metroman import MetroManConfig
+
+    assert MetroManConfig().storage is True
+    monkeypatch.setenv("CONFLUENCE_METROMAN_STORAGE", "0")
+    assert MetroManConfig.from_env().storage is False

@@ -4,8 +4,9 @@ The flow-law algorithms (FLPE, step 7) estimate discharge reach by reach, so
 their mean flows need not add up along the river.  For one basin (an entry of
 ``basin.json``) and each FLPE algorithm separately, the MOI finds mean flows
 that conserve mass down the SWORD network and stay close to the algorithm's
-reach means and to the SoS model priors, then rescales the algorithm's
-discharge series and flow-law parameters to them.  Integrating FLPE results
+reach means and to the SoS model priors, then gives each algorithm's flow-law
+parameters for those mean flows (the integrated parameters that offline turns
+back into discharge).  Integrating FLPE results
 across the network is the role of the MOI in the SWOT Confluence workflow
 (Durand et al. 2023, Water Resources Research, doi:10.1029/2021WR031614); the
 formulation below is ours.
@@ -50,11 +51,13 @@ downstream.  Network components with neither data nor prior are left missing.
 Outputs
 -------
 ``moi/{reach_id}_integrator.nc`` for every reach of the entry (layout of the
-public workflow's file): per algorithm group ``q`` (the series scaled by
-:math:`k = \bar Q / \hat Q`), its flow-law parameters rescaled by the table
-``moi_params.toml`` (Manning n -> n/k, A0 kept ...), ``qbar_reachScale`` (=
-:math:`\hat Q`, the algorithm's raw mean) and ``qbar_basinScale`` (=
-:math:`\bar Q`, the integrated mean, also where the algorithm has no result
-for the reach but has some in the basin).  Group attributes ``valid`` and
-``status`` say why a group is fill.
+public workflow's file): per algorithm group ``q``, the algorithm's flow-law
+parameters moved along the law's scale parameter until the law's mean over the
+reach's observations is :math:`\bar Q` (``confluence_flpe.flowlaws``, the law
+the algorithm's workflow row names), ``q`` the law's discharge with them,
+``qbar_reachScale`` (:math:`\hat Q`, the algorithm's raw mean) and
+``qbar_basinScale`` (:math:`\bar Q`, the integrated mean, also where the
+algorithm has no result for the reach but has some in the basin).  Group
+attributes ``valid``, ``status`` (why a group is fill) and ``flow_law``.
+See docs/science.md (section MOI).
 """

@@ -22,9 +22,13 @@ from confluence_core.ids import continent_of
 from confluence_core.index import job_entry
 from confluence_core.network import Drainage, RiverNetwork, index_in
 from confluence_core.volumes import volume_path
+from confluence_flpe import flowlaws
+from confluence_flpe.flowlaws import FlowObs
+from confluence_flpe.interface import ReachObs
+from confluence_flpe.io import read_swot
 
 from . import integrate as ig
-from . import io, params
+from . import io
 
 NAME = "confluence-moi"
 log = logging.getLogger(NAME)
@@ -134,24 +138,45 @@ def integrate_algorithm(spec: FlpeOutput, net: Drainage, results: dict[int, Flpe
     return summary
 
 
-def _group(spec: FlpeOutput, rid: int, i: int, nt: int, res: FlpeReachResult | None,
+def _group(spec: FlpeOutput, rid: int, i: int, obs: ReachObs, res: FlpeReachResult | None,
            summary: AlgoSummary) -> io.GroupOut:
-    """One algorithm's group of a reach's file."""
+    """One algorithm's group of a reach's file: its flow-law parameters for the integrated mean flow.
+
+    The algorithm's parameters (its output contract) are moved along the flow law's scale
+    parameter until the law's mean over the reach's observations is ``qbar_basinScale``
+    (:meth:`confluence_flpe.flowlaws.FlowLaw.with_mean`), and ``q`` is the law's discharge with
+    them.  An algorithm whose row declares no flow law gets its series scaled to the integrated
+    mean and no parameters.
+    """
+    law = flowlaws.get(spec.flowlaw) if spec.flowlaw else None
+    names = law.params if law is not None else ()
+    nan_params = dict.fromkeys(names, np.nan)
     q_int = summary.result.q[i] if summary.result is not None else np.nan
     ok = summary.result is not None and summary.result.success
+    attrs: dict[str, Any] = {"flow_law": spec.flowlaw or "none"}
     if res is None or not np.isfinite(summary.qbar_raw[i]):
         status = "no result in the basin" if summary.result is None else "no result for this reach"
-        return io.GroupOut(spec.moi, np.full(nt, np.nan), params.adjust(spec.moi, {}, np.nan),
-                           qbar_basin=q_int, attrs={"valid": np.int32(0), "status": status})
-    k = q_int / summary.qbar_raw[i]
-    q = params.scale_series(res.q, k)
+        return io.GroupOut(spec.moi, np.full(obs.nt, np.nan), nan_params, qbar_basin=q_int,
+                           attrs={**attrs, "valid": np.int32(0), "status": status})
+    attrs["qbar_reachScale_sd_log"] = float(summary.sd[i])
     status = "integrated" if ok else "solver did not converge"
-    if q.size != nt:
-        log.warning("%s: reach %s: %d values for %d time steps: q written as fill", spec.name, rid, q.size, nt)
-        q, status = np.full(nt, np.nan), f"{status}; q length {res.q.size} != nt {nt}"
-    return io.GroupOut(spec.moi, q, params.adjust(spec.moi, res.params, k), summary.qbar_raw[i], q_int,
-                       attrs={"valid": np.int32(ok), "status": status,
-                              "qbar_reachScale_sd_log": float(summary.sd[i])})
+    if law is None:
+        k = q_int / summary.qbar_raw[i]
+        q = np.where(np.isfinite(res.q) & (res.q > 0), res.q * k, np.nan)
+        if q.size != obs.nt:
+            q, status = np.full(obs.nt, np.nan), f"{status}; q length {res.q.size} != nt {obs.nt}"
+        return io.GroupOut(spec.moi, q, {}, summary.qbar_raw[i], q_int,
+                           attrs={**attrs, "valid": np.int32(ok), "status": f"{status}; series scaled (no flow law)"})
+    params = law.with_mean({n: res.params.get(n, np.nan) for n in names}, FlowObs.of(obs), q_int)
+    if not all(np.isfinite(v) for v in params.values()):
+        missing = [n for n in names if not np.isfinite(res.params.get(n, np.nan))]
+        why = (f"flow-law parameters missing: {', '.join(missing)}" if missing
+               else "the flow law cannot reach the integrated mean flow")
+        log.warning("%s: reach %s: %s", spec.name, rid, why)
+        return io.GroupOut(spec.moi, np.full(obs.nt, np.nan), params, summary.qbar_raw[i], q_int,
+                           attrs={**attrs, "valid": np.int32(0), "status": why})
+    return io.GroupOut(spec.moi, law.q(params, FlowObs.of(obs)), params, summary.qbar_raw[i], q_int,
+                       attrs={**attrs, "valid": np.int32(ok), "status": status})
 
 
 def process_basin(entry: Any, settings: ig.Settings = ig.DEFAULT, where: Any = None) -> BasinSummary:
@@ -198,20 +223,14 @@ def process_basin(entry: Any, settings: ig.Settings = ig.DEFAULT, where: Any = N
     for rid, swot_name in zip(rids.tolist(), swot_names, strict=True):
         here = {name: results[name].get(rid) for name in results}
         try:
-            nt = io.swot_nt(volume_path("input", "swot", swot_name))
+            obs = read_swot(volume_path("input", "swot", swot_name))
         except InputError as exc:
-            log.warning("%s: time axis taken from the FLPE results", exc)
-            nt = None
-        if nt is None:
-            sizes = [r.q.size for r in here.values() if r is not None]
-            nt = max(sizes) if sizes else None
-        if nt is None:
-            log.warning("reach %s: no SWOT file and no FLPE result: no time axis, no integrator file", rid)
+            log.warning("reach %s: %s: no observations, no time axis, no integrator file", rid, exc)
             continue
-        groups = [_group(spec, rid, pos[rid], nt, here[spec.name], out.algos[spec.name]) for spec in specs]
+        groups = [_group(spec, rid, pos[rid], obs, here[spec.name], out.algos[spec.name]) for spec in specs]
         path = volume_path("moi", f"{rid}_integrator.nc")
-        io.write_integrator(path, nt, groups, {"reach_id": np.int64(rid), "basin_id": np.int32(basin_id),
-                                               "n_network_reaches": np.int32(net.n)})
+        io.write_integrator(path, obs.nt, groups, {"reach_id": np.int64(rid), "basin_id": np.int32(basin_id),
+                                                   "n_network_reaches": np.int32(net.n)})
         out.written.append(path.name)
     log.info("basin %s: %d integrator file(s) written for %d reach(es)", basin_id, len(out.written), rids.size)
     return out

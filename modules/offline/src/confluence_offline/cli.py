@@ -1,17 +1,19 @@
 """``confluence-offline``: the offline discharge product of one reach.
 
-Reads entry ``--index`` of ``input/reaches.json``, the reach's SWOT file, every
-FLPE result and the MOI ``{reach_id}_integrator.nc``; writes
-``offline/{reach_id}_offline.nc``.  A missing product is fill plus one log line;
-a reach without a SWOT file is an error.
+Reads entry ``--index`` of ``input/reaches.json``, the reach's SWOT observations and the MOI
+``{reach_id}_integrator.nc``, and recomputes each algorithm's discharge with its own flow law
+(``confluence_flpe.flowlaws``, the one place the algorithms and MOI use too) from MOI's integrated
+parameters, as the SWOT RiverSP product's ``dschg_*`` fields are made; the consensus is their
+per-time median.  The run's branch decides which fields are filled: ``{prefix}_q_uc`` in an
+unconstrained run, ``{prefix}_q_c`` in a gauge-constrained one (the SoS priors file says which);
+the other field is fill with its reason.  Writes ``offline/{reach_id}_offline.nc``.  A missing
+product is fill plus one log line; a reach without a SWOT file is an error.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +23,18 @@ from confluence_core.cli import index_option, list_option, module_command
 from confluence_core.errors import InputError
 from confluence_core.index import job_entry, reach_entry
 from confluence_core.volumes import volume_path
+from confluence_flpe import flowlaws
+from confluence_flpe.flowlaws import FlowObs
+from confluence_flpe.io import read_swot
+from confluence_flpe.output import yyyymmdd
 
 from . import io
-from .science import d_x_area, median_series, yyyymmdd
+from .science import median_series
 
 NAME = "confluence-offline"
 log = logging.getLogger(NAME)
+#: The field of each branch, and of the other one.
+BRANCH_FIELD = {"unconstrained": ("uc", "c"), "constrained": ("c", "uc")}
 
 
 def offline_path(reach_id: int) -> Path:
@@ -34,87 +42,73 @@ def offline_path(reach_id: int) -> Path:
     return volume_path("offline", f"{reach_id}_offline.nc")
 
 
-def _area(swot: io.SwotReach) -> tuple[np.ndarray, np.ndarray, str]:
-    """d_x_area and d_x_area_u (m2) from the SWOT file, or from width and wse when it has no value."""
-    f = swot.fields
-    dA = f["d_x_area"]
-    if dA is not None and np.isfinite(dA).any():
-        dA_u = f["d_x_area_u"] if f["d_x_area_u"] is not None else np.full(swot.nt, np.nan)
-        return dA, dA_u, "SWOT reach/d_x_area"
-    if f["width"] is None or f["wse"] is None:
-        log.warning("%s: no d_x_area and no width/wse to compute it from: d_x_area is fill", swot.path)
-        return np.full(swot.nt, np.nan), np.full(swot.nt, np.nan), "none (no d_x_area, width or wse)"
-    log.info("%s: d_x_area %s: computed from width and wse", swot.path,
-             "absent" if dA is None else "all fill")
-    dA, dA_u = d_x_area(f["width"], f["wse"], f["width_u"], f["wse_u"])
-    return dA, dA_u, "computed from reach width and wse (trapezoids, relative to the median observed wse)"
+def algorithm_series(spec: flpe.FlpeOutput, group: Any, obs: FlowObs) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """An algorithm's discharge (m3/s), its uncertainty and why it is fill ("" when it is not).
 
-
-def _attempt(read: Callable[[], Any], missing: dict[str, str], key: str) -> Any:
-    try:
-        return read()
-    except InputError as exc:
-        missing[key] = f"unreadable: {exc}"
-        return None
-
-
-def _fit(values: np.ndarray | None, nt: int, key: str, missing: dict[str, str], why: str) -> np.ndarray:
-    """``values`` when it is a series on ``nt``, else fill (NaN) with the reason in ``missing``."""
-    if values is None:
-        missing.setdefault(key, why)
-        return np.full(nt, np.nan)
-    if values.shape != (nt,):
-        missing[key] = f"{values.size} values, not nt = {nt}"
-        return np.full(nt, np.nan)
-    return values
-
-
-def products(reach_id: int, nt: int, flpe_root: Path, moi_file: Path
-             ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, str]]:
-    """Constrained and unconstrained discharge per offline prefix, and why any is fill.
-
-    The constrained consensus is the per-time median of the constrained series
-    of the algorithms that contributed to the (unconstrained) consensus, or of
-    every algorithm when the consensus file does not say.
+    The flow law of the algorithm's row with the MOI group's integrated parameters; an algorithm
+    that declares no flow law takes MOI's series as it is.
     """
+    nan = np.full(obs.nt, np.nan)
+    if group is None:
+        return nan, None, f"no MOI group {spec.moi!r}"
+    if not spec.flowlaw:
+        q = np.asarray(group.q, dtype=np.float64)
+        return (q, None, "") if q.shape == (obs.nt,) else (nan, None, f"MOI q has {q.size} values, nt = {obs.nt}")
+    law = flowlaws.get(spec.flowlaw)
+    params = {n: float(group.params.get(n, np.nan)) for n in law.params}
+    missing = [n for n, v in params.items() if not np.isfinite(v)]
+    if missing:
+        return nan, None, f"no integrated {', '.join(missing)} in MOI group {spec.moi!r}"
+    return law.q(params, obs), law.q_u(params, obs), ""
+
+
+def products(reach_id: int, obs: FlowObs, moi_file: Path, branch: str, contributors: list[str] | None
+             ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, str]]:
+    """Every offline prefix's series (``c``, ``uc`` and their ``_u``), and why any variable is fill."""
+    filled, other = BRANCH_FIELD[branch]
     missing: dict[str, str] = {}
-    integ = _attempt(lambda: io.read_integrator(moi_file), missing, "moi")
-    no_moi = "no integrator file" if "moi" not in missing else missing.pop("moi")
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    constrained: dict[str, np.ndarray] = {}
+    try:
+        groups = io.read_integrator(moi_file)
+    except InputError as exc:
+        groups, why = None, f"unreadable integrator file ({exc.reason})"
+    else:
+        why = "no integrator file"
+    nan = np.full(obs.nt, np.nan)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    recomputed: dict[str, np.ndarray] = {}
     for spec in flpe.algorithms().values():
-        c_key = f"{spec.offline or spec.name}_q_c"
-        q_c = _fit(None if integ is None else integ.get(spec.moi), nt, c_key, missing,
-                   no_moi if integ is None else f"no group {spec.moi!r} in {moi_file.name}")
-        if np.isfinite(q_c).any():
-            constrained[spec.name] = q_c
         if not spec.offline:
-            missing.pop(c_key, None)
             continue
-        q_uc = _attempt(functools.partial(io.read_flpe_q, spec, flpe_root, reach_id), missing,
-                        f"{spec.offline}_q_uc")
-        out[spec.offline] = (q_c, _fit(q_uc, nt, f"{spec.offline}_q_uc", missing, "no FLPE file"))
+        if groups is None:
+            q, q_u, reason = nan, None, why
+        else:
+            q, q_u, reason = algorithm_series(spec, groups.get(spec.moi), obs)
+        if reason:
+            missing[f"{spec.offline}_q_{filled}"] = reason
+        elif np.isfinite(q).any():
+            recomputed[spec.name] = q
+        missing[f"{spec.offline}_q_{other}"] = f"this run is {branch}"
+        out[spec.offline] = {filled: q, other: nan.copy(), f"{filled}_u": nan if q_u is None else q_u}
     cons = flpe.consensus()
     if cons.offline:
-        q_uc = _attempt(lambda: io.read_flpe_q(cons, flpe_root, reach_id), missing, f"{cons.offline}_q_uc")
-        q_uc = _fit(q_uc, nt, f"{cons.offline}_q_uc", missing, "no consensus file")
-        used = _contributors(io.read_contributing(cons.path(flpe_root, reach_id)), constrained)
-        q_c = median_series([constrained[n] for n in used], nt)
-        if not np.isfinite(q_c).any():
-            missing[f"{cons.offline}_q_c"] = "no constrained series to combine"
-        out[cons.offline] = (q_c, q_uc)
+        used = _contributors(contributors, recomputed)
+        q = median_series([recomputed[n] for n in used], obs.nt)
+        if not np.isfinite(q).any():
+            missing[f"{cons.offline}_q_{filled}"] = "no recomputed algorithm discharge to combine"
+        missing[f"{cons.offline}_q_{other}"] = f"this run is {branch}"
+        out[cons.offline] = {filled: q, other: nan.copy()}
     return out, missing
 
 
-def _contributors(names: list[str] | None, constrained: dict[str, np.ndarray]) -> list[str]:
-    """Algorithms (table names) of ``constrained`` named by the consensus file, else all of them."""
+def _contributors(names: list[str] | None, series: dict[str, np.ndarray]) -> list[str]:
+    """Algorithms (table names) of ``series`` named by the consensus file, else all of them."""
     if names:
         specs = flpe.algorithms()
         aliases = {alias: n for n, s in specs.items() for alias in (n, s.moi, s.offline) if alias}
-        picked = [aliases[n] for n in names if aliases.get(n) in constrained]
+        picked = [aliases[n] for n in names if aliases.get(n) in series]
         if picked:
             return picked
-    return list(constrained)
+    return list(series)
 
 
 def process_reach(entry: dict[str, Any]) -> Path:
@@ -122,22 +116,29 @@ def process_reach(entry: dict[str, Any]) -> Path:
     item = reach_entry(entry)
     reach_id = item.reach_id
     swot_path = volume_path("input", "swot", item.swot)
-    swot = io.read_swot(swot_path, reach_id)
-    dA, dA_u, source = _area(swot)
-    time = swot.fields["time"]
-    dates = yyyymmdd(time) if time is not None else np.full(swot.nt, -999, dtype=np.int32)
-    moi_file = volume_path("moi", f"{reach_id}_integrator.nc")
-    series, missing = products(reach_id, swot.nt, volume_path("flpe"), moi_file)
-    if missing:
-        log.warning("reach %s: fill for %s", reach_id, "; ".join(f"{k} ({v})" for k, v in sorted(missing.items())))
-    attrs = {"d_x_area_source": source, "swot_file": swot_path.name,
+    reach = read_swot(swot_path)
+    if reach.reach_id != reach_id:
+        raise InputError(f"holds reach {reach.reach_id}, not {reach_id}", swot_path)
+    obs = FlowObs.of(reach)
+    branch = io.read_branch(volume_path("input", "sos", item.sos))
+    contributors = io.read_contributing(flpe.consensus().path(volume_path("flpe"), reach_id))
+    series, missing = products(reach_id, obs, volume_path("moi", f"{reach_id}_integrator.nc"), branch,
+                               contributors)
+    real = {k: v for k, v in missing.items() if "this run is" not in v}
+    if real:
+        log.warning("reach %s: fill for %s", reach_id, "; ".join(f"{k} ({v})" for k, v in sorted(real.items())))
+    source = ("computed from reach width and wse (trapezoids, relative to the median observed wse)"
+              if reach.dA_from_obs else "SWOT reach/d_x_area")
+    attrs = {"branch": branch, "d_x_area_source": source, "swot_file": swot_path.name,
              "fill_products": "; ".join(f"{k}: {v}" for k, v in sorted(missing.items())) or "none"}
     if os.environ.get("CONFLUENCE_RUN_ID"):
         attrs["run_id"] = os.environ["CONFLUENCE_RUN_ID"]
-    out = io.write_offline(offline_path(reach_id), reach_id, dates, dA, dA_u, series, attrs)
-    n_ok = sum(int(np.isfinite(c).any()) + int(np.isfinite(u).any()) for c, u in series.values())
-    log.info("reach %s: %d of %d discharge series filled, d_x_area from %s -> %s",
-             reach_id, n_ok, 2 * len(series), source.split(" (")[0], out)
+    dA_u = reach.d_x_area_u if reach.d_x_area_u is not None else np.full(reach.nt, np.nan)
+    out = io.write_offline(offline_path(reach_id), reach_id, yyyymmdd(reach.time), reach.d_x_area, dA_u, series,
+                           attrs, {k: {"fill_reason": v} for k, v in missing.items()})
+    n_ok = sum(int(np.isfinite(s[BRANCH_FIELD[branch][0]]).any()) for s in series.values())
+    log.info("reach %s (%s run): %d of %d discharge series filled, d_x_area %s -> %s",
+             reach_id, branch, n_ok, len(series), source.split(" (")[0], out)
     return out
 
 

@@ -1,108 +1,52 @@
-"""Read a reach's SWOT file, FLPE results and MOI integrated series; write ``{reach}_offline.nc``.
+"""Read a reach's observations, MOI parameters, branch and consensus contributors; write ``{reach}_offline.nc``.
 
 Inputs:
 
-- ``input/swot/{reach_id}_SWOT.nc`` group ``reach`` (contracts.md section 6):
-  ``time``, ``d_x_area``, ``d_x_area_u``, ``width(_u)``, ``wse(_u)``, all optional
-  but the group itself.
-- unconstrained discharge: each FLPE algorithm's and the consensus' result,
-  through ``confluence_core.flpe`` (``flpe_outputs.toml``; no algorithm imported);
-- constrained discharge: ``moi/{reach_id}_integrator.nc``, group = the table's
-  ``moi`` name, variable ``q[nt]``.
+- ``input/swot/{reach_id}_SWOT.nc`` through the FLPE framework's reader
+  (``confluence_flpe.io.read_swot``, the one the algorithms use: the same ``d_x_area``, computed
+  from width and wse when the file has none);
+- ``moi/{reach_id}_integrator.nc`` through ``confluence_core.integrator``: each algorithm's
+  group (``moi`` name of its workflow row) with its integrated flow-law parameters;
+- the SoS priors file's global attribute ``priors_constrained`` (1 when the priors step replaced
+  model mean flows by gauge statistics: a gauge-constrained run);
+- ``flpe/consensus/{reach_id}_consensus.nc``: its ``contributing_algos`` attribute.
 
-Output ``offline/{reach_id}_offline.nc`` in the layout of the public workflow's
-file: root attribute ``reach_id`` (int64), dimension ``nt``, variables ``nt``
-(int32 ``YYYYMMDD`` of each pass, no fill attribute; -999 for a pass without a
-time), ``d_x_area``, ``d_x_area_u``, then ``{prefix}_q_c`` and ``{prefix}_q_uc``
-(float64, m3/s, fill -999999999999) for each ``offline`` prefix of the table.
+Output ``offline/{reach_id}_offline.nc`` in the layout of the public workflow's file
+(``reference_outputs/offline``): root attribute ``reach_id`` (int64), dimension ``nt``, variables
+``nt`` (int32 ``YYYYMMDD`` of each pass, no fill attribute; -999 for a pass without a time),
+``d_x_area``, ``d_x_area_u``, then ``{prefix}_q_c`` and ``{prefix}_q_uc`` (float64, m3/s, fill
+-999999999999) for each ``offline`` prefix of the table; then ours: ``{prefix}_q_c_u`` and
+``{prefix}_q_uc_u``, the random 1-sigma uncertainty of each algorithm's discharge.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from confluence_core import flpe, integrator, ncio
+from confluence_core import integrator, ncio
 from confluence_core.errors import InputError
 
 log = logging.getLogger("confluence-offline")
 
-SWOT_FIELDS = ("time", "d_x_area", "d_x_area_u", "width", "width_u", "wse", "wse_u")
+def read_integrator(path: Path) -> dict[str, integrator.IntegratorGroup] | None:
+    """``{reach}_integrator.nc``: MOI group name -> its group (``confluence_core.integrator``)."""
+    return integrator.read_integrator(path)
 
 
-@dataclass
-class SwotReach:
-    """The reach-level SWOT fields offline needs, fills as NaN, None when absent."""
+def read_branch(path: Path) -> str:
+    """``constrained`` when the SoS priors file says its priors are gauge-constrained, else ``unconstrained``.
 
-    path: Path
-    nt: int
-    fields: dict[str, np.ndarray | None]
-
-
-def read_swot(path: Path, reach_id: int) -> SwotReach:
-    """Read ``{reach_id}_SWOT.nc``'s ``nt`` and reach fields.
-
-    Raises
-    ------
-    InputError
-        Missing or unreadable file, no ``reach`` group or ``nt`` dimension, another reach's file.
+    A missing file or attribute is the unconstrained branch (the default of the workflow).
     """
-    try:
-        with ncio.open_dataset(path) as ds:
-            grp = ncio.get_group(ds, "reach")
-            if grp is None or "nt" not in ds.dimensions:
-                raise InputError("no 'reach' group or 'nt' dimension: not a SWOT reach file", path)
-            stored = ncio.read_int(grp, "reach_id")
-            if stored is not None and np.size(stored) and int(np.ravel(stored)[0]) > 0 \
-                    and int(np.ravel(stored)[0]) != reach_id:
-                raise InputError(f"holds reach {int(np.ravel(stored)[0])}, not {reach_id}", path)
-            nt = len(ds.dimensions["nt"])
-            fields = {name: ncio.read_float(grp, name) for name in SWOT_FIELDS}
-    except InputError:
-        raise
-    except (OSError, RuntimeError, IndexError, KeyError, ValueError) as exc:
-        raise InputError(f"cannot read the reach group ({type(exc).__name__}: {exc})", path) from None
-    for name, values in fields.items():
-        if values is not None and values.shape != (nt,):
-            log.warning("%s: reach/%s has shape %s, not (nt,) = (%d,); ignored", path, name, values.shape, nt)
-            fields[name] = None
-    return SwotReach(path=path, nt=nt, fields=fields)
-
-
-def read_integrator(path: Path) -> dict[str, np.ndarray] | None:
-    """``{reach}_integrator.nc``: MOI group name -> integrated ``q`` (m3/s); None when the file is absent.
-
-    Read by :func:`confluence_core.integrator.read_integrator`.
-
-    Raises
-    ------
-    InputError
-        When the file exists but cannot be read.
-    """
-    groups = integrator.read_integrator(path)
-    return None if groups is None else {name: g.q for name, g in groups.items()}
-
-
-def read_flpe_q(spec: flpe.FlpeOutput, flpe_root: Path, reach_id: int) -> np.ndarray | None:
-    """An algorithm's unconstrained discharge (m3/s) by the output contract; None when it wrote no file.
-
-    Raises
-    ------
-    InputError
-        When the file exists but cannot be read as that algorithm's result.
-    """
-    try:
-        res = flpe.read_result(spec, flpe_root, reach_id)
-    except InputError:
-        raise
-    except (OSError, RuntimeError, IndexError, KeyError, ValueError) as exc:
-        raise InputError(f"cannot read {spec.name} results ({type(exc).__name__}: {exc})",
-                         spec.path(flpe_root, reach_id)) from None
-    return None if res is None else res.q
+    if not path.exists():
+        return "unconstrained"
+    with ncio.open_dataset(path) as ds:
+        flag = ds.getncattr("priors_constrained") if "priors_constrained" in ds.ncattrs() else 0
+    return "constrained" if int(np.ravel(flag)[0]) == 1 else "unconstrained"
 
 
 def read_contributing(path: Path) -> list[str] | None:
@@ -122,16 +66,21 @@ def read_contributing(path: Path) -> list[str] | None:
 
 
 Q_ATTRS = {
-    "c": {"long_name": "discharge constrained by the basin integration (MOI)", "units": "m^3/s"},
-    "uc": {"long_name": "unconstrained discharge of the flow-law algorithm (FLPE)", "units": "m^3/s"},
+    "c": {"long_name": "discharge of the gauge-constrained run: the flow law with MOI's integrated parameters",
+          "units": "m^3/s"},
+    "uc": {"long_name": "discharge of the unconstrained run: the flow law with MOI's integrated parameters",
+           "units": "m^3/s"},
 }
 
 
 def write_offline(path: Path, reach_id: int, dates: np.ndarray, dA: np.ndarray, dA_u: np.ndarray,
-                  products: Mapping[str, tuple[np.ndarray, np.ndarray]], attrs: Mapping[str, Any]) -> Path:
+                  products: Mapping[str, Mapping[str, np.ndarray]], attrs: Mapping[str, Any],
+                  var_attrs: Mapping[str, Mapping[str, Any]]) -> Path:
     """Write ``{reach_id}_offline.nc`` (layout in the module docstring) atomically.
 
-    ``products`` maps an offline prefix to its ``(q_c, q_uc)`` series on ``nt`` (m3/s, NaN missing).
+    ``products`` maps an offline prefix to its series on ``nt`` (m3/s, NaN missing), keyed ``c``,
+    ``uc`` and, where known, ``c_u``, ``uc_u``; ``var_attrs`` adds attributes (a fill's reason) by
+    variable name.
     """
     nt = int(np.size(dates))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,7 +94,16 @@ def write_offline(path: Path, reach_id: int, dates: np.ndarray, dA: np.ndarray, 
                                                           "units": "m^2"})
         ncio.write_var(ds, "d_x_area_u", dA_u, ("nt",), attrs={"long_name": "uncertainty of d_x_area",
                                                               "units": "m^2"})
-        for kind, index in (("c", 0), ("uc", 1)):
-            for prefix, pair in products.items():
-                ncio.write_var(ds, f"{prefix}_q_{kind}", pair[index], ("nt",), attrs=Q_ATTRS[kind])
+        for kind in ("c", "uc"):  # the reference layout: every _q_c, then every _q_uc
+            for prefix, series in products.items():
+                name = f"{prefix}_q_{kind}"
+                ncio.write_var(ds, name, series[kind], ("nt",), attrs={**Q_ATTRS[kind], **var_attrs.get(name, {})})
+        for kind in ("c", "uc"):
+            for prefix, series in products.items():
+                if f"{kind}_u" in series:
+                    name = f"{prefix}_q_{kind}_u"
+                    ncio.write_var(ds, name, series[f"{kind}_u"], ("nt",),
+                                   attrs={"long_name": f"random 1-sigma uncertainty of {prefix}_q_{kind} "
+                                                       "(first-order propagation of the observation errors)",
+                                          "units": "m^3/s", **var_attrs.get(name, {})})
     return path

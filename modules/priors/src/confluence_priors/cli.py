@@ -203,9 +203,11 @@ def _gbpriors(sos: io.Sos, model: ModelState, continent: str) -> dict[str, dict[
     reach_rows = np.flatnonzero(np.isin(sos.reach_id, list(obs)))
     reach = _priors_for(sos.reach_id.size, reach_rows, [obs[int(r)] for r in sos.reach_id[reach_rows]],
                         model, reach_rows)
-    bad = reach_rows[~np.isfinite(reach["logn_hat"][reach_rows])]
+    bad = reach_rows[~np.isfinite(reach["river_type"][reach_rows])]
     for r in sos.reach_id[bad]:
-        LOG.warning("reach %d: no usable width/slope observations: geoBAM priors are fill", r)
+        LOG.warning("reach %d: no usable width observations: geoBAM priors are fill", r)
+    for r in sos.reach_id[reach_rows[reach["river_type"][reach_rows] == 0]]:
+        LOG.warning("reach %d: too few widths to classify: geoBAM's global priors", r)
     LOG.info("geoBAM priors for %d of %d reaches (%d SoS reaches not in this run)",
              reach_rows.size - bad.size, sos.reach_id.size, sos.reach_id.size - reach_rows.size)
     return {"reach": reach, "node": _node_priors(sos, obs, model)}

@@ -1,104 +1,101 @@
-r"""geoBAM priors from SWOT widths and slopes (pure functions).
+r"""geoBAM priors from SWOT widths and slopes: the published expert classification (pure functions).
 
 geoBAM (Brinkerhoff, C. B., Gleason, C. J., Feng, D. and Lin, P. (2020),
 Constraining remote river discharge estimation using reach-scale
-geomorphology, Water Resources Research, 56, e2020WR027949,
-doi:10.1029/2020WR027949) improves the priors of BAM (Hagemann, M. W.,
+geomorphology, Water Resources Research, 56(11), e2020WR027949,
+doi:10.1029/2020WR027949) replaces the global priors of BAM (Hagemann, M. W.,
 Gleason, C. J. and Durand, M. T. (2017), BAM: Bayesian AMHG-Manning inference
 of discharge using remotely sensed stream width, slope, and height, Water
-Resources Research, 53, 9692-9707, doi:10.1002/2017WR021626) by first
-assigning each river a *type* from what a satellite sees, then giving each
-type its own priors. Its "expert" framework bins rivers by a characteristic
-width (15 width-defined types, trained on US field hydraulics) and then
-separates rivers whose geomorphology departs from their width class.
+Resources Research, 53, 9692-9707, doi:10.1002/2017WR021626) by priors per
+*river type*, the type being read from the remotely sensed widths alone. Its
+"expert" framework has 15 width-defined types, each with a characteristic
+width, found from a principal-component analysis of US field hydraulics
+(Brinkerhoff, Gleason and Ostendorf (2019), Geophys. Res. Lett., 46,
+9637-9647, doi:10.1029/2019GL084529), plus "highly width-variable" rivers
+(type 16) and "big" rivers (type 17), the latter too rare in the training
+data for a type prior: they keep geoBAM's global (unclassified) prior.
 
-What this module does, and where each number comes from
----------------------------------------------------------
-The published per-type hyperparameter tables are not reproduced here (we do
-not have them to hand and will not guess them digit by digit). The
-*structure* follows geoBAM; the numbers are derived transparently from the
-hydraulic-geometry literature cited below, and the hats are computed from
-each reach's (or node's) own observations.
+Where the numbers come from
+---------------------------
+The paper's own tables were not available to us. Every number below is read
+from geoBAM's reference implementation, the geoBAMr R package by the paper's
+first author (github.com/craigbrinkerhoff/geoBAMr, whose README and vignette
+``vignettes/geoBAMr.Rmd`` describe the framework above):
 
-Classification (``river_type``)
-    * types 1-15: the median observed width :math:`W_{50}` binned on 15
-      log-spaced width classes, five per decade, edges
-      :math:`10^{1.2}, 10^{1.4}, \dots, 10^{3.8}` m (15.8 m ... 6.3 km): type 1
-      below 15.8 m, type k (2-14) from :math:`10^{0.8+0.2k}` to
-      :math:`10^{1.0+0.2k}` m (type 7: 158-251 m), type 15 above 6.3 km. The
-      edges are ours (geoBAM's 15 width types, equal widths in log space).
-    * type 16, "steep": median slope :math:`\ge 0.002` (the lower limit of
-      the high-gradient streams of Jarrett, R. D. (1984), Hydraulics of
-      high-gradient streams, J. Hydraul. Eng., 110(11), 1519-1539,
-      doi:10.1061/(ASCE)0733-9429(1984)110:11(1519), whose roughness is well
-      above that of lowland channels). It takes precedence over width.
+* ``R/utils.R``, function ``classify_func``: the 15 characteristic widths
+  (:data:`TYPE_LOGW`), the big-river threshold (:data:`BIG_LOGW`) and the
+  width-variability threshold (:data:`VARIABLE_LOGW_SD`);
+* ``R/priorCalc.R``, functions ``estimate_{b,logA0,logWb,logDb,logr,logn}``,
+  ``estimate_{b,A0,logWb,logDb,logr,logn}SD`` and
+  ``estimate_{lower,upper}bound*`` of the expert framework (version with 16
+  type rows and type 17 = big rivers): :data:`EXPERT` (per-type hat, sd and
+  bounds, and the global values and regressions used for type 17);
+* ``R/bam_settings.R`` (geoBAMr; the same values in BAM's bamr package,
+  github.com/markwh/bamr, ``R/bam_settings.R``): :data:`SIGMA_MAN`,
+  :data:`SIGMA_AMHG`, the CV = 1 flow sds :data:`LOGQ_SD_DEFAULT` and
+  :data:`LOGQC_SD`, and the error defaults :data:`WERR_DEFAULT`,
+  :data:`SERR_DEFAULT`, :data:`DAERR_DEFAULT`.
 
-Manning's n by type (``logn``)
-    From the natural-channel ranges of Chow, V. T. (1959), Open-Channel
-    Hydraulics, McGraw-Hill, table 5-6: minor streams (types 1-3, under
-    about 40 m; Chow's limit is 30 m) n = 0.035 within [0.025, 0.080]; major
-    streams (types 4-15) n = 0.030 within [0.020, 0.060] (Chow's
-    0.025-0.060 for regular sections, lower bound widened to 0.020 for large
-    sand-bed rivers); steep mountain streams (type 16) n = 0.045 within
-    [0.030, 0.070]. ``logn_sd`` = (ln upper - ln lower) / 4 (bounds at
-    about two standard deviations).
+Classification (:func:`classify`)
+    With :math:`\bar\ell` the mean and :math:`s_\ell` the sample standard
+    deviation (n - 1) of the natural log of the valid widths (m): type 16 if
+    :math:`s_\ell \ge 0.45`; else type 17 if :math:`\bar\ell > 6.5`
+    (:math:`e^{6.5}` = 665 m); else the type 1-15 whose characteristic
+    :math:`\ln W` is nearest :math:`\bar\ell` (a tie goes to the lower type,
+    as R's ``which.min``), i.e. boundaries half-way between consecutive
+    characteristic values. geoBAM sets no minimum number of widths; we
+    classify rows with at least :data:`MIN_WIDTHS` valid widths (finite,
+    > 0), so that :math:`s_\ell` means something.
 
-AHG width exponent ``b`` and channel shape ``logr``
-    If :math:`W = aQ^b` then :math:`\mathrm{sd}(\ln W) = b\,\mathrm{sd}(\ln Q)`,
-    so :math:`\hat b = \sigma_{\ln W} / \sigma_{\ln Q}`, with the width
-    measurement error removed from :math:`\sigma_{\ln W}` (relative error
-    :math:`W_{err}/W_{50}`) and :math:`\sigma_{\ln Q}` = ``logQ_sd`` below;
-    clipped to [0.05, 0.5]; 0.26 (the mean at-a-station b of Leopold, L. B.
-    and Maddock, T. (1953), USGS Prof. Paper 252) when fewer than
-    :data:`MIN_WIDTHS_FOR_B` widths; ``b_sd`` = 0.1, bounds [0.01, 0.8]
-    (the worldwide range of Park, C. C. (1977), J. Hydrol., 33, 133-146,
-    doi:10.1016/0022-1694(77)90103-2). With Dingman's power-law section
-    (Dingman, S. L. (2007), Analytical derivation of at-a-station
-    hydraulic-geometry relations, J. Hydrol., 334, 17-27,
-    doi:10.1016/j.jhydrol.2006.09.021), width grows as
-    :math:`Y^{1/r}` and, with Manning and :math:`R \approx d`,
-    :math:`b = 3/(5r + 3)`, hence :math:`r = 3(1 - b)/(5b)`; ``logr_sd``
-    is ``b_sd`` propagated, the bounds are those of b mapped through r(b).
+Per-type priors (types 1-16)
+    ``b`` (-), ``logA0`` (ln m2), ``logWb`` (ln m), ``logDb`` (ln m),
+    ``logr`` (ln of Dingman's shape exponent, -) and ``logn`` (ln s m^-1/3):
+    hat, sd, lower and upper bound straight from :data:`EXPERT`.
 
-Bankfull width and depth (``logWb``, ``logDb``)
-    :math:`\hat W_b` = 95th percentile of the observed widths, sd 0.25,
-    bounds [ln W50, ln(3 W_max)]. Depth from the mean-flow downstream
-    hydraulic geometry of US rivers, :math:`W = 7.2Q^{0.50}`,
-    :math:`D = 0.27Q^{0.39}` (Moody, J. A. and Troutman, B. M. (2002),
-    Characterization of the spatial variability of channel morphology,
-    Earth Surf. Process. Landforms, 27, 1251-1266, doi:10.1002/esp.403),
-    eliminating Q: :math:`D_b = 0.27 (W_b/7.2)^{0.78}`; sd 0.5 (our
-    allowance for the scatter about that fit), bounds hat +/- 3 sd.
+Global prior (type 17, and unclassified rows)
+    geoBAM's global regressions on the width statistics (and, for n, on the
+    mean log slope :math:`\bar\ell_S` of the positive slopes, m/m):
+    :math:`b = 0.0569 + 0.3822 s_\ell`,
+    :math:`\ln A_0 = -0.2918 + 1.6930\bar\ell - 0.1887 s_\ell`,
+    :math:`\ln W_b = 0.0037 + 1.0028\bar\ell`,
+    :math:`\ln D_b = -2.6189 + 0.6854\bar\ell - 0.2436 s_\ell`,
+    :math:`\ln r = 1.4241 + 0.0420\bar\ell - 1.9097 s_\ell`,
+    :math:`\ln n = -0.1636 + 0.4077\bar\ell_S`, with the global sds and bounds
+    of the type-17 column of :data:`EXPERT`. Rows with 1 or 2 valid widths
+    are unclassified (``river_type`` 0, written as fill) and get this global
+    prior wherever its inputs exist (:math:`s_\ell` needs 2 widths,
+    :math:`\ln n` a positive slope); a parameter whose hat cannot be
+    evaluated is fill as a whole (hat, sd and bounds). Rows with no valid
+    width are fill everywhere: geoBAM has nothing to classify or regress on.
 
-Unobserved area ``logA0`` (below the lowest observed state)
-    Dingman's section gives mean depth :math:`d = D_b (W/W_b)^r`, so
-    :math:`A_0 = W_{min} D_b (W_{min}/W_b)^r`; sd by first-order
-    propagation of the Wb, Db and r sds; bounds hat +/- 3 sd.
+Bounds and hats
+    geoBAMr takes the widest bounds over all cross-sections it is given at
+    once; we give each reach or node the bounds of its own type. BAM's
+    priors are normal (log-normal for the logs) truncated to the bounds, so
+    a global-regression hat outside them is moved onto the nearer bound (the
+    mode of the truncated prior). The per-type hats lie within their bounds.
 
 ``logWc``, ``logQc`` (the AMHG congruent point)
-    ln of the mean observed width (sd: the observed sd of ln W, at least
-    0.01; bounds ln W_min, ln W_max) and ln of the model mean flow
-    ``model/mean_q`` (sd :data:`LOGQC_SD` = 1, a nominal factor-of-e
-    uncertainty of a hydrological model's mean flow; bounds ln min_q,
-    ln max_q of the model, else hat +/- 3 sd).
+    ``logWc_hat`` is the mean log width :math:`\bar\ell` and ``logQc_hat``
+    the log of the model mean flow ``model/mean_q`` (m3/s), as in BAM/geoBAM.
+    ``logQc_sd`` is BAM's :data:`LOGQC_SD` = sqrt(ln 2) (coefficient of
+    variation 1). Ours, not BAM's fixed values: ``logWc_sd`` the observed
+    sd of ln W, at least 0.01 (BAM's value); logWc bounds ln W_min, ln W_max
+    (BAM: 1 and 8, which excludes rivers wider than 3 km); logQc bounds
+    ln min_q, ln max_q of the model when they bracket the hat (BAM: 0 and
+    10), else hat +/- 3 sd.
 
 ``logQ_sd``
-    From the model flow-duration curve: for log-normal flows
+    Ours: from the model flow-duration curve, for log-normal flows
     :math:`\sigma = (\ln Q_{15\%} - \ln Q_{85\%}) / (2 z_{0.85})` with
-    :math:`z_{0.85} = 1.0364`; when unavailable 0.83 (= sqrt(ln 2), a
-    log-normal with coefficient of variation 1; nominal).
+    :math:`z_{0.85} = 1.0364`; BAM's sqrt(ln 2) (CV 1) when unavailable.
 
 Measurement and model errors
     ``Werr_sd`` (m), ``Serr_sd`` (m/m) and ``dAerr_sd`` (m2): the median
-    reported uncertainty ``width_u``, ``slope_u`` (or ``slope2_u``) and
-    ``d_x_area_u`` of the observations; without them 10 % of W50,
-    1.7e-5 (SWOT's 1.7 cm/km slope accuracy requirement) and
-    W50 x 0.1 m (a 10 cm height error over the width).
-    ``sigma_man`` and ``sigma_amhg`` (log-space structural errors of the
-    Manning and AMHG relations): nominal 0.25 each.
-
-Rows with fewer than :data:`MIN_WIDTHS` valid widths or no finite slope get
-NaN (written as fill) everywhere; the caller logs them.
+    reported SWOT uncertainty ``width_u``, ``slope_u`` (or ``slope2_u``) and
+    ``d_x_area_u`` of the observations (ours); without them BAM's defaults
+    10 m, 1e-5 and 10 m2. ``sigma_man`` = 0.25 and ``sigma_amhg`` = 0.22
+    (BAM/geoBAM).
 """
 
 from __future__ import annotations
@@ -111,49 +108,153 @@ import numpy as np
 import numpy.typing as npt
 from confluence_core.sos import EXCEEDANCE, GB_EXTRA, GB_PARAMS
 
-#: Width class edges (m): 15 log-spaced types, five per decade.
-WIDTH_EDGES = 10.0 ** np.round(np.arange(1.2, 3.81, 0.2), 1)
-#: River type of steep (high-gradient) reaches.
-STEEP_TYPE = 16
-#: Slope (m/m) at or above which a reach is "steep" (Jarrett 1984).
-STEEP_SLOPE = 0.002
-#: Smallest slope used (m/m): SWOT slopes below its precision are noise.
-SLOPE_FLOOR = 1.7e-5
-#: Valid widths a reach or node needs for any prior.
+#: Characteristic width (mean ln W, ln m) of expert types 1-15 (geoBAMr R/utils.R, classify_func).
+TYPE_LOGW = np.array([
+    2.476118144, 2.864001065, 3.103015939, 3.249308032, 3.284178964,
+    3.371669039, 3.56827873, 3.664586762, 3.683922384, 4.002696788,
+    4.031559142, 4.357733942, 4.436574004, 4.921166637, 5.287893051,
+])
+#: Mean ln W (ln m) above which a river is "big" (type 17), strictly greater (classify_func).
+BIG_LOGW = 6.5
+#: sd of ln W (-) at or above which a river is "highly width-variable" (type 16), overriding 17.
+VARIABLE_LOGW_SD = 0.45
+#: Expert river types beyond the 15 width types.
+VARIABLE_TYPE, BIG_TYPE = 16, 17
+#: Valid widths a row needs to be classified (ours; geoBAM sets no minimum).
 MIN_WIDTHS = 3
-#: Valid widths needed to estimate b from the width variability.
-MIN_WIDTHS_FOR_B = 10
 
 
 @dataclass(frozen=True)
-class ManningClass:
-    """Manning's n prior of a group of river types (s m^-1/3)."""
+class ExpertTable:
+    """Published prior of one flow-law parameter in geoBAM's expert framework.
 
-    hat: float
-    lower: float
-    upper: float
+    Attributes
+    ----------
+    hat : tuple of 16 float
+        Prior mean of types 1-16.
+    sd, lower, upper : tuple of 17 float
+        Prior sd and bounds of types 1-17 (type 17: the global values).
+    fit : tuple of 4 float
+        Global regression, type 17 and unclassified rows: intercept and the
+        coefficients of the mean ln W, the sd of ln W and the mean ln S.
+    """
+
+    hat: tuple[float, ...]
+    sd: tuple[float, ...]
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    fit: tuple[float, float, float, float]
 
 
-#: Manning's n by river type (Chow 1959 natural-channel ranges, see module docstring).
-MANNING_N: dict[int, ManningClass] = {
-    **{t: ManningClass(0.035, 0.025, 0.080) for t in (1, 2, 3)},
-    **{t: ManningClass(0.030, 0.020, 0.060) for t in range(4, 16)},
-    STEEP_TYPE: ManningClass(0.045, 0.030, 0.070),
+#: geoBAM expert priors by parameter (geoBAMr R/priorCalc.R, estimate_* functions of the
+#: expert framework). Units: b (-); logA0 ln m2 (geoBAMr stores the A0 bounds as ln m2 and
+#: exponentiates them; type-17 upper A0 1e6 m2); logWb, logDb ln m; logr ln(-); logn ln s m^-1/3
+#: (type-17 bounds ln 0.01 and ln 0.05).
+EXPERT: dict[str, ExpertTable] = {
+    "b": ExpertTable(
+        hat=(0.227633914, 0.24121913, 0.204897294, 0.204451567, 0.192887656, 0.188263846,
+             0.211646902, 0.176051924, 0.164989336, 0.14444077, 0.179925708, 0.151049254,
+             0.107294865, 0.125720128, 0.117940326, 0.404257196),
+        sd=(0.094625319, 0.103986506, 0.110231244, 0.103910665, 0.101259677, 0.098511991,
+            0.097920891, 0.0962566, 0.100083519, 0.10412018, 0.099927194, 0.098731293,
+            0.099282596, 0.075781266, 0.091252051, 0.112180583, 0.068077044),
+        lower=(0.009634045, 0.009206385, 0.010378626, 0.00984031, 0.000182357, 0.008909195,
+               0.025751932, 0.005703884, 0.017018127, 0.013954247, 0.019210795, 0.010974071,
+               0.016252382, 0.017584834, 0.004872167, 0.029379248, 0.000182357),
+        upper=(0.401485695, 0.450546257, 0.442897059, 0.427490668, 0.415703708, 0.388788209,
+               0.422853699, 0.41859221, 0.397420318, 0.432497404, 0.404125905, 0.413263659,
+               0.361701335, 0.328343393, 0.348032765, 0.773757585, 0.773757585),
+        fit=(0.0569, 0.0, 0.3822, 0.0),
+    ),
+    "logA0": ExpertTable(
+        hat=(3.723280881, 4.497073804, 4.753590191, 4.990432587, 4.911328517, 5.350615603,
+             5.422742508, 5.523458921, 5.774532256, 6.446836611, 6.527953643, 6.873163834,
+             7.102499356, 8.007965013, 8.937204637, 4.432006567),
+        sd=(1.446820524, 1.350055707, 1.363875688, 1.260787706, 1.306619211, 1.315826017,
+            1.190542029, 1.337220271, 1.21047899, 1.359096608, 1.245863462, 1.287297345,
+            1.08535437, 1.154319081, 1.5575699, 2.272342301, 0.58987527),
+        lower=(0.732367894, 1.508511994, 0.91027266, 2.517696473, 1.199964783, 2.681021529,
+               2.148850993, 1.545432582, 2.415913778, 3.106826321, 3.874321138, 2.694627181,
+               3.696351469, 3.593194204, 4.043928076, 0.262364264, 4.540631665),
+        upper=(7.640123173, 7.355641103, 8.997147152, 9.164296433, 8.554488976, 9.417354541,
+               7.677863501, 8.144679183, 7.863266724, 8.793308627, 8.776475789, 9.014325488,
+               8.78186249, 9.61580548, 11.6483301, 11.55214618, float(np.log(1.0e6))),
+        fit=(-0.2918, 1.6930, -0.1887, 0.0),
+    ),
+    "logWb": ExpertTable(
+        hat=(2.476118144, 2.864001065, 3.103015939, 3.249308032, 3.284178964, 3.371669039,
+             3.574693905, 3.664586762, 3.683922384, 4.002696788, 4.032912323, 4.357733942,
+             4.436574004, 4.921742348, 5.287893051, 3.032064203),
+        sd=(0.750069561, 0.738069364, 0.710662053, 0.669257108, 0.685680677, 0.630380021,
+            0.563796126, 0.812622517, 0.691428554, 0.654155675, 0.587954845, 0.728133987,
+            0.540567805, 0.680678526, 0.889425931, 1.268865384, 0.137381044),
+        lower=(0.316633894, 0.814036498, 0.461215123, 1.377505855, 0.744077909, 2.070653036,
+               1.73032723, 0.42199441, 1.756995477, 2.396075436, 2.293796587, 2.268873179,
+               2.99460664, 1.852305657, 2.585317436, -0.122732765, 3.089222617),
+        upper=(4.016563185, 4.410978457, 4.833579847, 5.094823245, 5.029162599, 5.216130696,
+               4.5361416, 5.091077922, 5.194372515, 5.100415058, 5.372171735, 5.860073719,
+               5.521860838, 5.749870579, 7.006785802, 6.917259966, 10.0),
+        fit=(0.0037, 1.0028, 0.0, 0.0),
+    ),
+    "logDb": ExpertTable(
+        hat=(-1.035199401, -0.738778811, -0.759250143, -0.714358207, -0.834152133, -0.629032654,
+             -0.471723514, -0.547540836, -0.480357291, 0.130087152, -0.07180952, 0.15467964,
+             0.299392088, 0.579044554, 1.48611948, -0.974789558),
+        sd=(0.754179034, 0.719470145, 0.751836561, 0.699278157, 0.699865238, 0.771195464,
+            0.69921735, 0.665457667, 0.662592139, 0.810898004, 0.764674068, 0.719504763,
+            0.690395904, 0.664391944, 0.8459272, 1.132642792, 0.576212733),
+        lower=(-2.326877786, -1.788516004, -2.05494407, -1.892425141, -2.057110918, -1.947205432,
+               -1.915682003, -1.514919292, -1.730529988, -1.638497383, -1.809169822, -1.622549192,
+               -1.649478962, -0.83244782, -0.924234286, -2.379581849, -0.951962577),
+        upper=(1.49936159, 1.045713084, 1.7933029, 1.725376856, 1.127811443, 1.827833367,
+               1.174682984, 1.449780646, 1.260032945, 1.708874134, 1.765116599, 1.327316111,
+               1.639749354, 2.102212505, 3.309358647, 2.571816749, 5.0),
+        fit=(-2.6189, 0.6854, -0.2436, 0.0),
+    ),
+    "logr": ExpertTable(
+        hat=(0.479582219, 0.475424989, 0.742030366, 0.747458374, 0.810066771, 0.764035146,
+             0.728537155, 0.914703855, 1.012946569, 1.012082534, 0.964521619, 1.007259927,
+             1.368493142, 1.217111712, 1.067996942, -0.247245593),
+        sd=(0.574788166, 0.686443448, 0.735995097, 0.660600833, 1.152463807, 0.751672132,
+            0.646178286, 0.721545901, 0.678734433, 0.73732522, 0.714799269, 0.783012838,
+            0.824128369, 0.666709963, 0.741805733, 0.418335751, 0.67332688),
+        lower=(0.010687262, 0.003572302, 0.030800262, 0.055237814, 0.075268048, 0.005163827,
+               0.003031095, 0.140133893, 0.014043795, 0.007552884, 0.033288292, 0.017194676,
+               0.081171573, 0.128060852, 0.020365892, -2.580471126, -2.580471126),
+        upper=(2.659590969, 3.660494543, 3.75765632, 3.809886281, 8.037716276, 3.885278632,
+               3.141534762, 4.058323672, 2.894177697, 3.145908752, 3.291615219, 3.759676814,
+               3.688940701, 3.293279235, 4.028976176, -0.002840899, 8.037716276),
+        fit=(1.4241, 0.0420, -1.9097, 0.0),
+    ),
+    "logn": ExpertTable(
+        hat=(-2.956882373, -3.218074003, -3.073438472, -3.316850463, -3.318215717, -3.15335243,
+             -3.456243594, -3.545592423, -3.240085716, -3.401877538, -3.269861085, -3.372948626,
+             -3.404202242, -3.274729636, -3.405497386, -3.318138928),
+        sd=(1.069101032, 1.004209047, 1.051391594, 1.050420395, 1.103812115, 1.050696519,
+            1.205687421, 1.229666517, 1.101795647, 1.194241604, 1.268715794, 1.260820049,
+            1.199816945, 1.345333569, 1.724262114, 1.122652969, 0.761673112),
+        lower=(-5.678333858, -5.467593416, -5.67856698, -5.768715685, -5.682940688, -5.841321589,
+               -5.56434293, -5.957755533, -5.646550723, -6.064509006, -6.029056118, -6.405084634,
+               -6.678294272, -6.211213087, -6.06854241, -6.246537799, float(np.log(0.01))),
+        upper=(-0.377797559, -1.024617813, -0.469297566, -1.330691863, -1.17053266, -1.181653683,
+               -0.819808414, -1.085062606, -0.540120016, -1.349783005, -0.325687448, -0.025491812,
+               -0.554602291, 0.501441352, 1.930473909, 0.094113848, float(np.log(0.05))),
+        fit=(-0.1636, 0.0, 0.0, 0.4077),
+    ),
 }
 
-B_DEFAULT, B_SD, B_LOWER, B_UPPER, B_CLIP = 0.26, 0.1, 0.01, 0.8, (0.05, 0.5)
-LOGWB_SD = 0.25
-LOGDB_SD = 0.5
-#: Moody and Troutman (2002): W = 7.2 Q^0.50, D = 0.27 Q^0.39 (m, m3/s).
-MT_W_COEF, MT_W_EXP, MT_D_COEF, MT_D_EXP = 7.2, 0.50, 0.27, 0.39
-LOGQC_SD = 1.0
+#: BAM / geoBAM likelihood sds (R/bam_settings.R of bamr and geoBAMr).
+SIGMA_MAN, SIGMA_AMHG = 0.25, 0.22
+#: sd of ln Q and of ln Qc for a coefficient of variation of 1 (BAM): sqrt(ln 2).
 LOGQ_SD_DEFAULT = float(np.sqrt(np.log(2.0)))
+LOGQC_SD = LOGQ_SD_DEFAULT
+#: BAM's observation-error defaults: width (m), slope (m/m), partial area (m2).
+WERR_DEFAULT, SERR_DEFAULT, DAERR_DEFAULT = 10.0, 1e-5, 10.0
+#: Smallest logWc_sd (-): BAM's sqrt(ln(1 + 0.01^2)).
+LOGWC_SD_MIN = 0.01
+#: Standard normal quantile at 0.85 (flow-duration spread).
 Z_085 = 1.0364
-SERR_DEFAULT = 1.7e-5
-WERR_FRACTION = 0.10
-HEIGHT_ERR = 0.1
-SIGMA_MAN = 0.25
-SIGMA_AMHG = 0.25
+#: Half-width of the logQc bounds in sds when the model gives none.
 N_SD_BOUNDS = 3.0
 
 
@@ -164,33 +265,73 @@ def output_names() -> list[str]:
     return names + list(GB_EXTRA)
 
 
-def classify(w50: np.ndarray, s50: np.ndarray) -> np.ndarray:
-    """River type from the median width (m) and median slope (m/m).
+def _rowwise(func: Callable[..., npt.ArrayLike], values: np.ndarray | None, n: int) -> np.ndarray:
+    """``func(values[i, :])`` for every row, NaN-aware, warnings of all-NaN rows silenced."""
+    if values is None:
+        return np.full(n, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(func(np.asarray(values, dtype=np.float64).reshape(n, -1), axis=1))
+
+
+def _positive(values: np.ndarray | None, n: int) -> np.ndarray:
+    """Values as ``[n, t]`` with NaN where not finite or not > 0 (fill values are negative)."""
+    if values is None:
+        return np.full((n, 1), np.nan)
+    v = np.asarray(values, dtype=np.float64).reshape(n, -1)
+    return np.where(np.isfinite(v) & (v > 0), v, np.nan)
+
+
+def width_stats(width: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Valid-width count, mean and sample sd of ln W per row.
 
     Parameters
     ----------
-    w50 : numpy.ndarray
-        Median observed width (m).
-    s50 : numpy.ndarray
-        Median observed slope (m/m).
+    width : numpy.ndarray [n, t]
+        Observed widths (m); NaN, zero or negative (fill) = not valid.
+
+    Returns
+    -------
+    n_w : numpy.ndarray of int [n]
+    mean_logw : numpy.ndarray [n]
+        Mean of ln W (ln m); NaN without a valid width.
+    sd_logw : numpy.ndarray [n]
+        Sample sd (n - 1) of ln W (-); NaN with fewer than two.
+    """
+    w = np.atleast_2d(np.asarray(width, dtype=np.float64))
+    n = w.shape[0]
+    logw = np.log(_positive(w, n))
+    n_w = np.count_nonzero(np.isfinite(logw), axis=1)
+    sd = _rowwise(lambda a, axis: np.nanstd(a, axis=axis, ddof=1), logw, n)
+    return n_w, _rowwise(np.nanmean, logw, n), np.where(n_w >= 2, sd, np.nan)
+
+
+def classify(mean_logw: npt.ArrayLike, sd_logw: npt.ArrayLike) -> np.ndarray:
+    """geoBAM expert river type from the mean and sd of ln W.
+
+    Parameters
+    ----------
+    mean_logw : array_like
+        Mean of the natural log of the observed widths (ln m).
+    sd_logw : array_like
+        Sample standard deviation of ln W (-).
 
     Returns
     -------
     numpy.ndarray of int
-        1-15 by width class (:data:`WIDTH_EDGES`), 16 for steep reaches;
-        0 where the width or slope is not finite.
+        16 where ``sd_logw >= 0.45``; else 17 where ``mean_logw > 6.5``;
+        else the type 1-15 of the nearest characteristic ln W
+        (:data:`TYPE_LOGW`, ties to the lower type); 0 where either input
+        is not finite.
     """
-    w50 = np.asarray(w50, dtype=np.float64)
-    s50 = np.asarray(s50, dtype=np.float64)
-    rtype = np.digitize(w50, WIDTH_EDGES) + 1
-    rtype = np.where(s50 >= STEEP_SLOPE, STEEP_TYPE, rtype)
-    return np.where(np.isfinite(w50) & np.isfinite(s50), rtype, 0).astype(np.int64)
-
-
-def r_of_b(b: npt.ArrayLike) -> np.ndarray:
-    """Dingman (2007) channel-shape exponent r from the AHG width exponent b (Manning, R = d)."""
-    b = np.asarray(b, dtype=np.float64)
-    return 3.0 * (1.0 - b) / (5.0 * b)
+    mean = np.asarray(mean_logw, dtype=np.float64)
+    sd = np.asarray(sd_logw, dtype=np.float64)
+    ok = np.isfinite(mean) & np.isfinite(sd)
+    safe = np.where(ok, mean, 0.0)
+    nearest = np.argmin(np.abs(safe[..., None] - TYPE_LOGW), axis=-1) + 1
+    rtype = np.where(safe > BIG_LOGW, BIG_TYPE, nearest)
+    rtype = np.where(np.where(ok, sd, 0.0) >= VARIABLE_LOGW_SD, VARIABLE_TYPE, rtype)
+    return np.where(ok, rtype, 0).astype(np.int64)
 
 
 def logq_sd_from_fdc(flow_duration_q: np.ndarray | None, n: int) -> np.ndarray:
@@ -204,12 +345,39 @@ def logq_sd_from_fdc(flow_duration_q: np.ndarray | None, n: int) -> np.ndarray:
     return np.where(np.isfinite(sd) & (sd > 0), sd, LOGQ_SD_DEFAULT)
 
 
-def _rowwise(func: Callable[..., npt.ArrayLike], values: np.ndarray | None, n: int) -> np.ndarray:
-    if values is None:
-        return np.full(n, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.asarray(func(np.asarray(values, dtype=np.float64).reshape(n, -1), axis=1))  # [n]: already an array
+def expert_priors(rtype: np.ndarray, mean_logw: np.ndarray, sd_logw: np.ndarray,
+                  mean_logs: np.ndarray) -> dict[str, np.ndarray]:
+    """Hat, sd and bounds of b, logA0, logWb, logDb, logr, logn by river type.
+
+    Parameters
+    ----------
+    rtype : numpy.ndarray of int [n]
+        River type 1-17 (:func:`classify`), 0 = unclassified (global prior).
+    mean_logw, sd_logw : numpy.ndarray [n]
+        Mean (ln m) and sd (-) of ln W, for the global regressions.
+    mean_logs : numpy.ndarray [n]
+        Mean ln S of the positive slopes (ln m/m), for the global ln n.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray [n]
+        ``{p}_hat``, ``{p}_sd``, ``lower_{p}``, ``upper_{p}`` (units in
+        :data:`EXPERT`); all four NaN where the hat cannot be evaluated.
+    """
+    rtype = np.asarray(rtype, dtype=np.int64)
+    row = np.where((rtype >= 1) & (rtype <= BIG_TYPE), rtype, BIG_TYPE) - 1
+    use_fit = (rtype == 0) | (rtype == BIG_TYPE)
+    x = (np.asarray(mean_logw, dtype=np.float64), np.asarray(sd_logw, dtype=np.float64),
+         np.asarray(mean_logs, dtype=np.float64))
+    out: dict[str, np.ndarray] = {}
+    for p, tab in EXPERT.items():
+        fit = np.full(rtype.shape, tab.fit[0])
+        for coef, xi in zip(tab.fit[1:], x, strict=True):
+            if coef != 0.0:
+                fit = fit + coef * xi
+        hat = np.where(use_fit, fit, np.append(tab.hat, np.nan)[row])
+        _set(out, p, hat, np.asarray(tab.sd)[row], np.asarray(tab.lower)[row], np.asarray(tab.upper)[row])
+    return out
 
 
 def geobam_priors(
@@ -228,10 +396,10 @@ def geobam_priors(
     Parameters
     ----------
     width : numpy.ndarray [n, t]
-        Observed widths (m); NaN, zero or negative = not usable.
+        Observed widths (m); NaN, zero or negative (fill) = not valid.
     slope : numpy.ndarray [n, t] or [n, 1]
-        Observed water-surface slopes (m/m); NaN = missing. Node rows take
-        their reach's slopes.
+        Observed water-surface slopes (m/m); NaN, zero or negative = not
+        valid. Node rows take their reach's slopes.
     mean_q, min_q, max_q : numpy.ndarray [n]
         Model mean / min / max flow (m3/s) for ``logQc``.
     flow_duration_q : numpy.ndarray [n, 20], optional
@@ -243,96 +411,58 @@ def geobam_priors(
     -------
     dict of str to numpy.ndarray [n]
         Keys :func:`output_names`; logs of quantities in m, m2, m3/s,
-        s m^-1/3; ``river_type`` as float (0/NaN where unusable); NaN where a
-        row has no usable observations.
+        s m^-1/3; ``river_type`` as float: 1-17, 0 = unclassified (fewer
+        than :data:`MIN_WIDTHS` widths: global prior), NaN where no width
+        is valid (then every value is NaN).
     """
     width = np.atleast_2d(np.asarray(width, dtype=np.float64))
     n = width.shape[0]
-    w = np.where(np.isfinite(width) & (width > 0), width, np.nan)
-    n_w = np.count_nonzero(np.isfinite(w), axis=1)
-    s50 = _rowwise(np.nanmedian, slope, n)
-    usable = (n_w >= MIN_WIDTHS) & np.isfinite(s50)
+    n_w, mean_logw, sd_logw = width_stats(width)
+    w = _positive(width, n)
+    mean_logs = _rowwise(np.nanmean, np.log(_positive(slope, n)), n)
+    rtype = np.where(n_w >= MIN_WIDTHS, classify(mean_logw, sd_logw), 0)
 
-    w50, wmin, wmax = (_rowwise(f, w, n) for f in (np.nanmedian, np.nanmin, np.nanmax))
-    wmean = _rowwise(np.nanmean, w, n)
-    w95 = _rowwise(lambda a, axis: np.nanpercentile(a, 95, axis=axis), w, n)
-    sdlogw = _rowwise(lambda a, axis: np.nanstd(a, axis=axis, ddof=1), np.log(w), n)
-    rtype = classify(w50, np.maximum(s50, SLOPE_FLOOR))
-
-    werr = _rowwise(np.nanmedian, width_u, n)
-    werr = np.where(np.isfinite(werr) & (werr > 0), werr, WERR_FRACTION * w50)
-    serr = _rowwise(np.nanmedian, slope_u, n)
-    serr = np.where(np.isfinite(serr) & (serr > 0), serr, SERR_DEFAULT)
-    daerr = _rowwise(np.nanmedian, d_x_area_u, n)
-    daerr = np.where(np.isfinite(daerr) & (daerr > 0), daerr, HEIGHT_ERR * w50)
-    logq_sd = logq_sd_from_fdc(flow_duration_q, n)
-
-    out: dict[str, np.ndarray] = {}
-    _manning(out, rtype)
-    _shape(out, sdlogw, w50, werr, logq_sd, n_w)
-    _bankfull(out, w50, wmax, w95, wmin)
-    _congruent(out, wmean, wmin, wmax, sdlogw, mean_q, min_q, max_q)
+    out = expert_priors(rtype, mean_logw, sd_logw, mean_logs)
+    _congruent(out, mean_logw, sd_logw, _rowwise(np.nanmin, w, n), _rowwise(np.nanmax, w, n),
+               mean_q, min_q, max_q)
     out.update(
-        river_type=rtype.astype(np.float64), logQ_sd=logq_sd, Werr_sd=werr, Serr_sd=serr,
-        dAerr_sd=daerr, sigma_man=np.full(n, SIGMA_MAN), sigma_amhg=np.full(n, SIGMA_AMHG),
+        river_type=rtype.astype(np.float64),
+        logQ_sd=logq_sd_from_fdc(flow_duration_q, n),
+        Werr_sd=_median_or(width_u, n, WERR_DEFAULT),
+        Serr_sd=_median_or(slope_u, n, SERR_DEFAULT),
+        dAerr_sd=_median_or(d_x_area_u, n, DAERR_DEFAULT),
+        sigma_man=np.full(n, SIGMA_MAN), sigma_amhg=np.full(n, SIGMA_AMHG),
     )
-    for key, value in out.items():
-        out[key] = np.where(usable, np.broadcast_to(value, (n,)), np.nan)
-    return out
+    return {key: np.where(n_w > 0, np.broadcast_to(value, (n,)), np.nan) for key, value in out.items()}
+
+
+def _median_or(values: np.ndarray | None, n: int, default: float) -> np.ndarray:
+    """Row medians of the positive ``values``; ``default`` where there are none."""
+    med = _rowwise(np.nanmedian, _positive(values, n), n)
+    return np.where(np.isfinite(med), med, default)
 
 
 def _set(out: dict[str, np.ndarray], p: str, hat: np.ndarray, sd: np.ndarray,
          lower: np.ndarray, upper: np.ndarray) -> None:
-    lower, upper = np.minimum(lower, upper), np.maximum(lower, upper)
-    out[f"{p}_hat"] = np.clip(hat, lower, upper)
-    out[f"{p}_sd"] = np.asarray(sd, dtype=np.float64)
-    out[f"lower_{p}"] = np.asarray(lower, dtype=np.float64)
-    out[f"upper_{p}"] = np.asarray(upper, dtype=np.float64)
+    """Store one prior; the hat is held within the bounds; all four NaN unless all are finite."""
+    lo, hi = np.minimum(lower, upper), np.maximum(lower, upper)
+    ok = np.isfinite(hat) & np.isfinite(sd) & np.isfinite(lo) & np.isfinite(hi)
+    out[f"{p}_hat"] = np.where(ok, np.clip(hat, lo, hi), np.nan)
+    out[f"{p}_sd"] = np.where(ok, sd, np.nan)
+    out[f"lower_{p}"] = np.where(ok, lo, np.nan)
+    out[f"upper_{p}"] = np.where(ok, hi, np.nan)
 
 
-def _manning(out: dict[str, np.ndarray], rtype: np.ndarray) -> None:
-    table = np.full((STEEP_TYPE + 1, 3), np.nan)
-    for t, c in MANNING_N.items():
-        table[t] = np.log([c.hat, c.lower, c.upper])
-    hat, lo, hi = table[rtype].T
-    _set(out, "logn", hat, (hi - lo) / 4.0, lo, hi)
-
-
-def _shape(out: dict[str, np.ndarray], sdlogw: np.ndarray, w50: np.ndarray, werr: np.ndarray,
-           logq_sd: np.ndarray, n_w: np.ndarray) -> None:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sd_true = np.sqrt(np.maximum(sdlogw**2 - (werr / w50) ** 2, 0.0))
-        b = np.clip(sd_true / logq_sd, *B_CLIP)
-    b = np.where((n_w >= MIN_WIDTHS_FOR_B) & np.isfinite(b), b, B_DEFAULT)
-    _set(out, "b", b, np.full_like(b, B_SD), np.full_like(b, B_LOWER), np.full_like(b, B_UPPER))
-    logr_sd = B_SD * (1.0 / b + 1.0 / (1.0 - b))
-    _set(out, "logr", np.log(r_of_b(b)), logr_sd,
-         np.full_like(b, np.log(r_of_b(B_UPPER))), np.full_like(b, np.log(r_of_b(B_LOWER))))
-
-
-def _bankfull(out: dict[str, np.ndarray], w50: np.ndarray, wmax: np.ndarray, w95: np.ndarray,
-              wmin: np.ndarray) -> None:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        log_wb = np.log(w95)
-        _set(out, "logWb", log_wb, np.full_like(log_wb, LOGWB_SD), np.log(w50), np.log(3.0 * wmax))
-        log_db = np.log(MT_D_COEF) + (MT_D_EXP / MT_W_EXP) * (log_wb - np.log(MT_W_COEF))
-        _set(out, "logDb", log_db, np.full_like(log_db, LOGDB_SD),
-             log_db - N_SD_BOUNDS * LOGDB_SD, log_db + N_SD_BOUNDS * LOGDB_SD)
-        r = np.exp(out["logr_hat"])
-        ratio = np.log(wmin) - log_wb  # ln(Wmin / Wb) <= 0
-        log_a0 = np.log(wmin) + log_db + r * ratio
-        a0_sd = np.sqrt(LOGDB_SD**2 + (r * LOGWB_SD) ** 2 + (r * ratio * out["logr_sd"]) ** 2)
-        _set(out, "logA0", log_a0, a0_sd, log_a0 - N_SD_BOUNDS * a0_sd, log_a0 + N_SD_BOUNDS * a0_sd)
-
-
-def _congruent(out: dict[str, np.ndarray], wmean: np.ndarray, wmin: np.ndarray, wmax: np.ndarray,
-               sdlogw: np.ndarray, mean_q: np.ndarray, min_q: np.ndarray | None,
+def _congruent(out: dict[str, np.ndarray], mean_logw: np.ndarray, sd_logw: np.ndarray, wmin: np.ndarray,
+               wmax: np.ndarray, mean_q: np.ndarray, min_q: np.ndarray | None,
                max_q: np.ndarray | None) -> None:
-    n = wmean.size
+    """logWc and logQc priors (module docstring)."""
+    n = mean_logw.size
+    wc_sd = np.where(np.isfinite(sd_logw), np.maximum(sd_logw, LOGWC_SD_MIN), LOGWC_SD_MIN)
     with np.errstate(invalid="ignore", divide="ignore"):
-        wc_sd = np.where(np.isfinite(sdlogw), np.maximum(sdlogw, 0.01), 0.01)
-        _set(out, "logWc", np.log(wmean), wc_sd, np.log(wmin), np.log(wmax))
-        log_qc = np.log(np.where(np.asarray(mean_q, dtype=np.float64) > 0, mean_q, np.nan))
+        _set(out, "logWc", mean_logw, wc_sd, np.log(wmin), np.log(wmax))
+        q = np.asarray(mean_q, dtype=np.float64)
+        log_qc = np.log(np.where(q > 0, q, np.nan))
         lo = np.log(np.asarray(min_q if min_q is not None else np.full(n, np.nan), dtype=np.float64))
         hi = np.log(np.asarray(max_q if max_q is not None else np.full(n, np.nan), dtype=np.float64))
     ok = np.isfinite(lo) & np.isfinite(hi) & (lo <= log_qc) & (log_qc <= hi)

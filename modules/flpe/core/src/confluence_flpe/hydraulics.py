@@ -46,6 +46,27 @@ def d_x_area_from_obs(width: np.ndarray, wse: np.ndarray) -> np.ndarray:
     return out
 
 
+def d_x_area_u_from_obs(width: np.ndarray, wse: np.ndarray, width_u: np.ndarray | None,
+                        wse_u: np.ndarray | None) -> np.ndarray | None:
+    """1-sigma uncertainty (m2) of :func:`d_x_area_from_obs`, first order at each observation.
+
+    ``sigma = sqrt((W sigma_H)^2 + ((H - H_ref) sigma_W)^2)`` with ``H_ref`` the median stage of
+    the times that have both width and wse (the reference of ``d_x_area_from_obs``).  None when
+    either uncertainty is absent.
+    """
+    if width_u is None or wse_u is None:
+        return None
+    w, h = np.asarray(width, dtype=np.float64), np.asarray(wse, dtype=np.float64)
+    ok = np.isfinite(w) & np.isfinite(h)
+    out = np.full(w.shape, np.nan)
+    if np.count_nonzero(ok) < 2:
+        return out
+    h_ref = float(np.median(h[ok]))
+    sw, sh = np.asarray(width_u, dtype=np.float64), np.asarray(wse_u, dtype=np.float64)
+    out[ok] = np.hypot(w[ok] * sh[ok], (h[ok] - h_ref) * sw[ok])
+    return out
+
+
 def d_x_area_from_obs_2d(width: np.ndarray, wse: np.ndarray) -> np.ndarray:
     """:func:`d_x_area_from_obs` applied to each row of ``[nx, nt]`` node arrays (m2)."""
     width = np.atleast_2d(np.asarray(width, dtype=np.float64))

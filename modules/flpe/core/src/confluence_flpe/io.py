@@ -18,7 +18,7 @@ import numpy as np
 from confluence_core import ncio, sos, sword
 from confluence_core.errors import InputError
 
-from .hydraulics import d_x_area_from_obs, d_x_area_from_obs_2d
+from .hydraulics import d_x_area_from_obs, d_x_area_from_obs_2d, d_x_area_u_from_obs
 from .interface import Priors, ReachObs
 
 log = logging.getLogger("confluence-flpe")
@@ -42,7 +42,8 @@ def read_swot(path: str | Path) -> ReachObs:
     ``slope`` falls back to ``slope2`` (and ``slope_u`` to ``slope2_u``);
     ``d_x_area`` is computed from width and wse
     (:func:`~confluence_flpe.hydraulics.d_x_area_from_obs`) when the file has
-    none or only fills, and ``dA_from_obs`` is then True.  Node arrays are
+    none or only fills, and ``dA_from_obs`` is then True (``d_x_area_u`` then by first-order
+    propagation of ``width_u`` and ``wse_u``, hydraulics.d_x_area_u_from_obs).  Node arrays are
     ``[nx, nt]``.
 
     Raises
@@ -84,7 +85,7 @@ def read_swot(path: str | Path) -> ReachObs:
             width_u=r("width_u"),
             wse_u=r("wse_u"),
             slope_u=r("slope_u", "slope2_u"),
-            d_x_area_u=None if from_obs else r("d_x_area_u"),
+            d_x_area_u=d_x_area_u_from_obs(width, wse, r("width_u"), r("wse_u")) if from_obs else r("d_x_area_u"),
             dA_from_obs=from_obs,
         )
         node = ncio.get_group(ds, "node")

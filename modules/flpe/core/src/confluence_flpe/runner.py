@@ -154,14 +154,18 @@ def output_path(step: workflow.Step, flpe_dir: Path, reach_ids: Sequence[int]) -
         for out in step.outputs:
             if out.volume == "flpe" and "set" in out.placeholders:
                 return flpe_dir / out.pattern.format(set="-".join(str(int(r)) for r in reach_ids))
-    return flpe_contract.contract(step).path(flpe_dir, int(reach_ids[0]))
+    return flpe_contract.contract(step).path(flpe_dir, int(reach_ids[0]))  # a reach's own file
 
 
 def write_outputs(algo: Algorithm, step: workflow.Step, items: Sequence[ReachInput],
                   results: Sequence[FlpeResult], flpe_dir: Path) -> list[Path]:
-    """Write the job's output file(s) atomically in the flpe volume; return their paths."""
-    groups: list[list[int]] = [list(range(len(items)))] if step.fanout == "reachset" else \
-        [[k] for k in range(len(items))]
+    """Write the job's output file(s) atomically in the flpe volume; return their paths.
+
+    A reach-set step whose row declares a ``{set}`` output writes one set file (``write`` gets every
+    reach of the set); every other step writes one file per reach (``write`` gets one reach).
+    """
+    set_file = step.fanout == "reachset" and any("set" in o.placeholders for o in step.outputs)
+    groups: list[list[int]] = [list(range(len(items)))] if set_file else [[k] for k in range(len(items))]
     paths = []
     for group in groups:
         obs = [items[k].obs for k in group]

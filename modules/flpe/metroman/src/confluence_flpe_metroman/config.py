@@ -50,6 +50,9 @@ class MetroManConfig:
         flow accumulation (dimensionless).
     time_tolerance : float
         Observation times of different reaches within this many seconds are one pass.
+    storage : bool
+        The storage term ``dA/dt`` in the mass-conservation likelihood (Durand et al. 2014);
+        False: steady flow between reaches (``CONFLUENCE_METROMAN_STORAGE=0``).
     """
 
     n_iter: int = 10_000
@@ -67,6 +70,7 @@ class MetroManConfig:
     sigma_lateral: float = 0.05
     max_lateral_gain: float = 0.2
     time_tolerance: float = 3600.0
+    storage: bool = True
 
     def __post_init__(self) -> None:
         if self.n_iter < 1 or not 0 <= self.burn_in < self.n_iter:
@@ -83,6 +87,11 @@ class MetroManConfig:
             key = ENV_PREFIX + f.name.upper()
             raw = env.get(key)
             if raw is not None and raw.strip():
+                if f.type in (bool, "bool"):
+                    if raw.strip().lower() not in ("0", "1", "true", "false"):
+                        raise ConfluenceError(f"{key}={raw!r} is not 0 or 1")
+                    updates[f.name] = raw.strip().lower() in ("1", "true")
+                    continue
                 try:
                     updates[f.name] = int(raw) if f.type in (int, "int") else float(raw)
                 except ValueError:

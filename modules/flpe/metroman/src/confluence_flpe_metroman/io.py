@@ -1,4 +1,4 @@
-"""MetroMan's files in ``flpe/metroman/``: the set file, the per-reach files, and reading a reach's Q.
+"""MetroMan's files in ``flpe/metroman/``: the set file and the per-reach files.
 
 Set file ``{set}_metroman.nc`` (``set`` = the reach ids joined by ``-``, upstream to downstream),
 the layout of the public workflow's file (``reference_outputs/flpe/metroman``)::
@@ -11,6 +11,8 @@ the layout of the public workflow's file (``reference_outputs/flpe/metroman``)::
     float64 A0hat(nr)       m2, area at the lowest observed stage     _FillValue -999999999999
     float64 nahat(nr)       s m^-1/3, roughness at 1 m hydraulic depth
     float64 x1hat(nr)       roughness-depth exponent
+    float64 Abar(nr)        m2, area where d_x_area = 0 (ours, beyond the reference layout: the
+                            flow law's Abar, read by MOI and offline through the output contract)
     float64 allq(nr, nt)    m3/s, posterior mean discharge
     float64 q_u(nr, nt)     relative 1-sigma uncertainty of allq (dimensionless)
 
@@ -34,9 +36,11 @@ from confluence_core import ncio
 from confluence_flpe.interface import FlpeResult
 
 #: Float variables per reach, in file order (FlpeResult.params keys).
-PARAMS = ("A0hat", "nahat", "x1hat")
+PARAMS = ("A0hat", "nahat", "x1hat", "Abar")
 PARAM_ATTRS = {
     "A0hat": {"units": "m2", "long_name": "flow area at the lowest observed stage (posterior mean)"},
+    "Abar": {"units": "m2", "long_name": "flow area where d_x_area = 0 (A0hat - the lowest observed d_x_area): "
+                                         "the Abar of the flow law A = Abar + d_x_area"},
     "nahat": {"units": "s m-1/3", "long_name": "Manning roughness at 1 m hydraulic depth (posterior mean)"},
     "x1hat": {"units": "1", "long_name": "exponent of n = na * (A/W)**x1 (posterior mean)"},
 }
@@ -70,7 +74,7 @@ def write_file(
     q, q_u : ndarray, shape (nr, nt)
         Discharge (m3/s) and its relative uncertainty, NaN where none.
     params : dict of ndarray
-        ``A0hat``, ``nahat``, ``x1hat``, each ``[nr]``.
+        ``A0hat``, ``nahat``, ``x1hat``, ``Abar``, each ``[nr]``.
     valid : bool
         The file's ``valid`` attribute.
     reason : str

@@ -10,10 +10,16 @@ Unknowns per reach ``r`` of a set (upstream to downstream): ``theta_r = (log A0,
   valid times, each reach weighted ``1/R_p`` (``R_p`` reaches with a prior): the SoS mean
   flows of one set come from one model, so the set carries the information of one prior;
 * mass conservation (Durand et al. 2014, doi:10.1016/j.jhydrol.2013.12.050): at every time all
-  reaches observe, consecutive reaches carry the same flow up to lateral inflow,
-  ``log Q_{r+1}(t) - log Q_r(t) ~ N(mu_r, sd_r(t)^2 + sd_{r+1}(t)^2 + sigma_lateral^2)``,
-  with ``mu_r`` the expected gain from flow accumulation and ``sd`` the flow-law and
-  measurement error of each reach's Manning Q.
+  reaches observe, continuity ``dQ/dx + dA/dt = q_lat`` between consecutive reaches,
+  ``Q_{r+1}(t) = Q_r(t) e^{mu_r} - S_r(t)``, in log space
+  ``log Q_{r+1}(t) - log(Q_r(t) e^{mu_r} - S_r(t)) ~ N(0, sd_r(t)^2 + sd_{r+1}(t)^2 + sigma_lateral^2)``,
+  with ``mu_r`` the expected gain from lateral inflow (flow accumulation), ``S_r(t)`` the storage
+  term (below) and ``sd`` the flow-law and measurement error of each reach's Manning Q.
+  Storage: the water the two reaches store, ``S_r(t) = dx_r (dA_r/dt + dA_{r+1}/dt) / 2`` (m3/s),
+  ``dx_r`` the distance between the reach centres (half their lengths, SWORD ``reach_length``)
+  and ``dA/dt`` the finite difference of each reach's ``d_x_area`` between its neighbouring
+  observed times; ``S_r = 0`` with the switch off (``CONFLUENCE_METROMAN_STORAGE=0``: steady
+  flow, the first form of Durand et al. 2014) or where a reach length is unknown.
 
 A set of one reach (the single-reach fallback) has no mass-conservation term: its posterior is
 the priors and the mean-flow prior only.
@@ -64,6 +70,8 @@ class SetProblem:
         Inverse variance of the mass-conservation residual at common times, 0 elsewhere.
     pair_mu : ndarray, shape (R-1,)
         Expected log-flow gain between consecutive reaches.
+    pair_storage : ndarray, shape (R-1, T), or None
+        Storage term ``S_r(t)`` (m3/s) of each pair (None: steady flow, the residual is linear in log Q).
     log_qbar : ndarray, shape (R,)
         log of the SoS mean flow (m3/s), 0 where absent.
     qbar_w : ndarray, shape (R,)
@@ -83,6 +91,7 @@ class SetProblem:
     qbar_w: np.ndarray
     prior_mean: np.ndarray
     prior_sd: np.ndarray
+    pair_storage: np.ndarray | None = None
 
     @property
     def n_reaches(self) -> int:
@@ -138,6 +147,8 @@ def build_problem(
     width_u: np.ndarray | None = None,
     slope_u: np.ndarray | None = None,
     facc: np.ndarray | None = None,
+    time: np.ndarray | None = None,
+    reach_length: np.ndarray | None = None,
 ) -> SetProblem:
     """Prepare one fit from observations on a common time axis.
 
@@ -157,6 +168,10 @@ def build_problem(
         1-sigma uncertainties (m, m/m).
     facc : ndarray, shape (R,), optional
         Flow accumulation (km2), for the expected gain between reaches.
+    time : ndarray, shape (T,), optional
+        Times of the set's axis (s); with ``reach_length`` and ``cfg.storage``, the storage term.
+    reach_length : ndarray, shape (R,), optional
+        Reach lengths (m).
 
     Returns
     -------
@@ -192,6 +207,7 @@ def build_problem(
         cfg.sigma_model,
     )
 
+    pair_storage: np.ndarray | None = None
     if R > 1:
         common = valid.all(axis=0)
         var = log_sd[:-1] ** 2 + log_sd[1:] ** 2 + cfg.sigma_lateral**2
@@ -201,6 +217,8 @@ def build_problem(
             with np.errstate(divide="ignore", invalid="ignore"):
                 gain = np.log(np.asarray(facc, float)[1:] / np.asarray(facc, float)[:-1])
             pair_mu = np.where(np.isfinite(gain), np.clip(gain, 0.0, cfg.max_lateral_gain), 0.0)
+        if cfg.storage and time is not None and reach_length is not None:
+            pair_storage = storage_term(dxa, valid, np.asarray(time, float), np.asarray(reach_length, float))
     else:
         pair_w = np.zeros((0, width.shape[1]))
         pair_mu = np.zeros(0)
@@ -211,7 +229,52 @@ def build_problem(
     a0_med = a0_prior_median(q_for_a0, dA, width, slope, valid, cfg.na_median, cfg.x1_mean)
     prior_mean = np.column_stack([np.log(a0_med), np.full(R, np.log(cfg.na_median)), np.full(R, cfg.x1_mean)])
     prior_sd = np.tile([cfg.sigma_log_a0, cfg.sigma_log_na, cfg.sigma_x1], (R, 1))
-    return SetProblem(dA, log_w, c, valid, log_sd, pair_w, pair_mu, log_qbar, qbar_w, prior_mean, prior_sd)
+    return SetProblem(dA, log_w, c, valid, log_sd, pair_w, pair_mu, log_qbar, qbar_w, prior_mean, prior_sd,
+                      pair_storage)
+
+
+def storage_term(d_x_area: np.ndarray, valid: np.ndarray, time: np.ndarray, reach_length: np.ndarray
+                 ) -> np.ndarray:
+    """``S_r(t) = dx_r (dA_r/dt + dA_{r+1}/dt) / 2`` (m3/s) of each consecutive pair (see the module docstring).
+
+    Parameters
+    ----------
+    d_x_area : ndarray, shape (R, T)
+        Area change (m2).
+    valid : ndarray of bool, shape (R, T)
+        Usable times of each reach.
+    time : ndarray, shape (T,)
+        Times (s).
+    reach_length : ndarray, shape (R,)
+        Reach lengths (m); a pair with an unknown length gets no storage term.
+
+    Returns
+    -------
+    ndarray, shape (R-1, T)
+        0 where either reach lacks a rate (fewer than two usable times) or a length is unknown.
+    """
+    R, T = d_x_area.shape
+    rate = np.zeros((R, T))
+    for r in range(R):
+        k = np.flatnonzero(valid[r] & np.isfinite(time))
+        if k.size >= 2:
+            rate[r, k] = np.gradient(d_x_area[r, k], time[k])  # central differences, one-sided at the ends
+    dx = 0.5 * (reach_length[:-1] + reach_length[1:])
+    dx = np.where(np.isfinite(dx) & (dx > 0), dx, 0.0)
+    return np.asarray(dx[:, None] * 0.5 * (rate[:-1] + rate[1:]))
+
+
+def mass_residual(lq: np.ndarray, gain: np.ndarray, storage: np.ndarray | None) -> np.ndarray:
+    """Continuity residual of consecutive reaches, ``log Q_{r+1} - log(Q_r e^gain - S_r)`` (``[R-1, T]``).
+
+    Steady flow (``storage`` None): ``log Q_{r+1} - log Q_r - gain``.  Where storage would take more
+    water than the upstream reach brings, the downstream flow is compared with a thousandth of it
+    (a large residual, not a NaN).
+    """
+    if storage is None:
+        return np.asarray(lq[1:] - lq[:-1] - gain)
+    upstream = np.exp(lq[:-1] + gain)
+    return np.asarray(lq[1:] - np.log(np.maximum(upstream - storage, 1e-3 * upstream)))
 
 
 def _log_q(p: SetProblem, theta: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
@@ -231,7 +294,7 @@ def _log_prior(p: SetProblem, theta: np.ndarray, rows: np.ndarray | slice) -> np
 
 
 def _pair_terms(p: SetProblem, lq: np.ndarray) -> np.ndarray:
-    d = lq[1:] - lq[:-1] - p.pair_mu[:, None]
+    d = mass_residual(lq, p.pair_mu[:, None], p.pair_storage)
     return np.asarray(-0.5 * (p.pair_w * d * d).sum(axis=-1))
 
 
@@ -318,7 +381,7 @@ def sample_posterior(p: SetProblem, cfg: MetroManConfig, rng: np.random.Generato
                 if has_pairs:
                     lq_prop = lq.copy()
                     lq_prop[rows] = lq_b
-                    d = lq_prop[1:] - lq_prop[:-1] - pair_gain
+                    d = mass_residual(lq_prop, pair_gain, p.pair_storage)
                     pair_new = -0.5 * np.einsum("ij,ij->i", pair_weight * d, d)
                     d_log = d_log + np.bincount(owner, weights=pair_new - pair, minlength=R)[rows]
                 ok = log_u[i, rows] < d_log
@@ -339,11 +402,18 @@ def sample_posterior(p: SetProblem, cfg: MetroManConfig, rng: np.random.Generato
             d_lpn = -0.5 * (zn_new * zn_new - zn * zn)
             e = lm - log_qbar
             d_qb = -0.5 * qbar_weight * ((e - delta) ** 2 - e * e)
-            if log_ug[i] < d_lpn.sum() + d_qb.sum():
+            d_pairs = 0.0
+            if has_pairs and p.pair_storage is not None:  # a common scale changes Q against fixed storage
+                d = mass_residual(lq - delta, pair_gain, p.pair_storage)
+                pair_shift = -0.5 * np.einsum("ij,ij->i", pair_weight * d, d)
+                d_pairs = float(pair_shift.sum() - pair.sum())
+            if log_ug[i] < d_lpn.sum() + d_qb.sum() + d_pairs:
                 theta[:, 1] += delta
                 lq -= delta
                 lm -= delta
                 lp += d_lpn
+                if has_pairs and p.pair_storage is not None:
+                    pair = pair_shift
                 g_accepted[i] = True
             chain[i] = theta
 

@@ -139,6 +139,12 @@ def choose_joint(valid: np.ndarray, eligible: np.ndarray, min_obs: int) -> np.nd
     return np.asarray(members, dtype=int)
 
 
+def lowest_area_change(obs: ReachObs) -> float:
+    """The least ``d_x_area`` (m2) of the reach's usable times: MetroMan's ``A0`` is the area there,
+    so ``Abar = A0 - lowest`` is the area where ``d_x_area = 0`` (the flow law's reference)."""
+    return float(np.min(obs.d_x_area[valid_times(obs)]))
+
+
 def _to_set(axis: SetAxis, arrays: Sequence[np.ndarray]) -> np.ndarray:
     """``[R, T_set]`` of per-reach series on the set's time axis."""
     return np.vstack([axis.to_set(r, a) for r, a in enumerate(arrays)])
@@ -201,7 +207,8 @@ def fit(reaches: Sequence[tuple[ReachObs, Priors]], cfg: MetroManConfig) -> tupl
                 reach_id=obs[r].reach_id,
                 q=axis.to_reach(r, post.q[k]),
                 q_u=axis.to_reach(r, post.q_u[k]),
-                params={"A0hat": float(post.a0[k]), "nahat": float(post.na[k]), "x1hat": float(post.x1[k])},
+                params={"A0hat": float(post.a0[k]), "nahat": float(post.na[k]), "x1hat": float(post.x1[k]),
+                        "Abar": float(post.a0[k]) - lowest_area_change(obs[r])},
                 extra={
                     "A0_sd": float(post.a0_sd[k]),
                     "na_sd": float(post.na_sd[k]),
@@ -237,6 +244,8 @@ def _fit_members(
     width_u = _to_set_optional(sub_axis, [o.width_u for o in sel])
     slope_u = _to_set_optional(sub_axis, [o.slope_u for o in sel])
     facc = np.asarray([o.facc for o in sel], dtype=np.float64)
-    problem = build_problem(width, slope, dxa, mean_q[members], cfg, width_u, slope_u, facc)
+    lengths = np.asarray([o.reach_length for o in sel], dtype=np.float64)
+    problem = build_problem(width, slope, dxa, mean_q[members], cfg, width_u, slope_u, facc,
+                            time=sub_axis.time, reach_length=lengths)
     rng = np.random.default_rng([cfg.seed, *(int(o.reach_id) for o in sel)])
     return sample_posterior(problem, cfg, rng)

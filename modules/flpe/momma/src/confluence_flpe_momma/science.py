@@ -1,50 +1,55 @@
 """MOMMA science: pure numpy functions, arrays in, arrays out.
 
 The Modified Optimized Manning Method Algorithm (Bjerklie et al. 2018,
-"Satellite remote sensing estimation of river discharge: Application to the
-Yukon River Alaska", J. Hydrology 561:1000-1018, doi:10.1016/j.jhydrol.2018.04.005;
-its SWOT use: Frasson et al. 2021, doi:10.1029/2020WR028519, and Durand et al.
-2023, doi:10.1029/2021WR031614) computes discharge with Manning's equation
-from the observed stage ``H``, top width ``W`` and slope ``S``::
+doi:10.1016/j.jhydrol.2018.04.005; its bankfull relations from Bjerklie 2007;
+its SWOT use in Frasson et al. 2021, doi:10.1029/2020WR028519), as the
+Confluence MOMMA v3.3 (R code by Dudley and Bjerklie) computes it.  The
+citation table and every deliberate departure are in ``docs/science.md``
+(section MOMMA); equation numbers below are this module's, M1-M9.
 
-    Q = (1 / n) * W * Y**(5/3) * S**(1/2)
+For each observation of stage ``H`` (m), top width ``W`` (m) and slope ``S``
+(m/m), with ``b = r / (1 + r)`` (r = 2, a parabolic channel)::
 
-where the mean depth ``Y`` comes from the stage above the elevation of zero
-flow ``H0`` (EZF) for a channel of shape parameter ``r`` (``W ~ D**(1/r)``,
-``r = 2`` a parabola, Dingman 2007, doi:10.1016/j.jhydrol.2006.09.021)::
+    (M1) Y = b (H - H0)                                   mean depth (m)
+    (M2) n = nb ((Hmax - H0) / (H - H0))**x, in [0.01, 0.20]   roughness
+    (M3) Q = W Y**(5/3) S**(1/2) / n                      Manning (m3/s)
 
-    Y = r / (1 + r) * (H - H0)
+with ``H0`` the zero-flow stage, ``Hmax`` the highest observed stage, ``nb``
+the roughness at ``Hmax`` and ``x`` its exponent.  The law itself is
+:class:`confluence_flpe.flowlaws.Momma` (one place for every step that
+evaluates it).  The steps:
 
-and Manning's n grows as the flow gets shallower::
+1. Screening (:func:`screen`): times with stage, width and a positive slope
+   and width; fewer than :data:`MIN_OBS` (3) or a stage-width series that
+   correlates negatively (Pearson r < 0) cannot be run.
+2. Bankfull stage (:func:`bankfull_breakpoint`): with a stage range above
+   1.5 m and at least 7 observations, the stage where width over
+   ``H - min(H) + 1`` is least on the stage-width curve resampled at 100
+   stages; kept when each side has at least 3 observations over 0.75 m of
+   stage; else the highest observed stage.  ``Wb`` is the width there.
+3. Zero-flow stage (:func:`zero_flow_stage`)::
 
-    n = nb * (1 + x / Y)
+       (M4) Yb95 = 0.10 Wb**0.43 S_mean**-0.28          (Bjerklie 2007, upper 95 % bankfull depth)
+       (M5) H0 >= Hb - Yb95 / b                         (no deeper than that)
+       (M6) H0 <= min(H) - 1 m                          (at least 1 m below the lowest stage)
 
-Steps (each a function below):
+   between these limits, ``H0`` is the stage of zero width of the in-channel
+   stage-width relation of the parabolic channel, ``H`` linear in ``W**2``.
+4. Bankfull roughness (:func:`bankfull_roughness`)::
 
-1. :func:`bankfull_breakpoint`: the bankfull stage is the breakpoint of the
-   stage-width relation, where the width starts to grow much faster with
-   stage (the water leaves the channel); without one, the highest observed
-   stage stands in for it.
-2. :func:`zero_flow_stage`: the EZF is where the in-channel stage-width
-   relation of the shape-``r`` channel (``W**r`` linear in ``H``) reaches zero
-   width.  When that extrapolation is implausible (width does not grow with
-   stage, or the depth it implies differs by more than a factor
-   :data:`EZF_DEPTH_FACTOR` from the empirical depth of the mean flow,
-   :func:`empirical_depth`), the EZF is set from that empirical depth.
-3. :func:`fit_n`: for each ``x`` of a grid, ``nb`` is solved in closed form so
-   that the mean of the estimated discharge equals the mean-flow prior (SoS
-   ``mean_q``); ``x`` is then the grid value whose discharge at bankfull best
-   matches the bankfull-flow prior (SoS ``two_year_return_q``, the ~1.5-2 year
-   flood being the usual bankfull flow, Leopold et al. 1964).  When the
-   observations hold no bankfull breakpoint or there is no bankfull prior,
-   ``x = 0`` (constant n matched to the mean flow).
-4. Above bankfull only the main channel is taken to convey flow: width
-   ``Wb`` and depth ``Yb + (H - Hb)``.
+       (M7) nb_slope = 0.094 S_mean**(1/6)              (Bray & Davar 1987)
+       (M8) nb_prior = Yb**(2/3) S_mean**(1/2) Wb Yb / Qb, Yb = b (Hb - H0)
+       (M9) nb0 = (nb_prior + nb_slope) / 2 (nb_slope without a bankfull-flow prior), in [0.01, 0.20]
 
-The two empirical hydraulic-geometry relations (Moody & Troutman 2002,
-doi:10.1002/esp.403: ``W = 7.2 Q**0.50``, ``Y = 0.27 Q**0.39``, SI units) are
-used only as a plausibility check and fallback for the EZF and as
-diagnostics; nothing here is fitted to any test river.
+5. Calibration (:func:`calibrate`): ``nb`` and ``x`` (x in [-1, 2]) such
+   that the mean of (M3) over the observations equals the mean-flow prior;
+   of the pairs that do, the one nearest MOMMA's starting pair (``nb0``,
+   ``x = 1``), distances scaled by how well each is known
+   (:data:`NB_LOG_SD`, :data:`X_SD`).  When no
+   ``nb`` in [0.01, 0.20] can match the mean, the zero-flow stage moves as
+   MOMMA v3.3 moves it (to the M5 limit when the flow is too small for the
+   smallest roughness, half-way up to the lowest stage when too large for the
+   largest) and the calibration is redone once.
 """
 
 from __future__ import annotations
@@ -52,207 +57,236 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from confluence_flpe.flowlaws import MOMMA_N_BOUNDS, MOMMA_SHAPE_R, FlowObs
+from confluence_flpe.flowlaws import Momma as MommaLaw
 
-#: Channel shape parameter r (2: parabolic); mean depth Y = r / (1 + r) * max depth.
-SHAPE_R = 2.0
-#: Grid of the n-depth parameter x (m).
-X_GRID = np.round(np.arange(0.0, 5.0 + 1e-9, 0.05), 2)
-#: The EZF extrapolation is accepted when its depth is within this factor of the empirical depth.
-EZF_DEPTH_FACTOR = 4.0
-#: A bankfull breakpoint needs the width to grow this many times faster above it than below.
-BREAK_SLOPE_RATIO = 2.0
-#: ... and the two-segment fit to remove at least this fraction of the straight line's residual.
-BREAK_SSE_GAIN = 0.3
-#: Fewest observations on each side of a breakpoint.
-BREAK_MIN_SIDE = 3
-#: Moody & Troutman (2002) hydraulic geometry: width and mean depth of discharge Q (SI).
-HG_WIDTH = (7.2, 0.50)
-HG_DEPTH = (0.27, 0.39)
-#: Gravity (m/s2), for the Froude number.
+#: Fewest usable observations (MOMMA v3.3 ``min_nobs``).
+MIN_OBS = 3
+#: The bankfull breakpoint is searched with more than this stage range (m) ...
+BREAK_MIN_RANGE = 1.5
+#: ... and at least this many observations (``n.min``) ...
+BREAK_MIN_OBS = 7
+#: ... and kept when each side has this many observations (``n.min.seg``) over this stage range (m).
+SEG_MIN_OBS, SEG_MIN_RANGE = 3, 0.75
+#: Stages of the resampled stage-width curve of the breakpoint search.
+BREAK_RESAMPLE = 100
+#: Bjerklie (2007) upper-95 % bankfull depth, ``Yb95 = c Wb**p S**q`` (m).
+BJERKLIE_YB95 = (0.10, 0.43, -0.28)
+#: The zero-flow stage is at least this far below the lowest observed stage (m).
+EZF_BELOW_MIN = 1.0
+#: Bray & Davar (1987) roughness of a slope, ``n = c S**(1/6)``.
+BRAY_DAVAR = 0.094
+#: Roughness exponents searched in the calibration (MOMMA v3.3: -1 to 2 by 0.01).
+X_GRID = np.round(np.arange(-1.0, 2.0 + 1e-9, 0.01), 2)
+#: The calibration's two starting values (MOMMA v3.3's incumbent: nb0 of M9 and ``x.default``) and how
+#: far each may move: nb0 is a roughness estimate good to about a factor of two (log sd ln 2); x a
+#: quarter of its range [-1, 2].  Stated a priori, not fitted.
+X_DEFAULT = 1.0
+NB_LOG_SD = float(np.log(2.0))
+X_SD = 0.75
+#: Bjerklie (2007) bankfull Froude number and depth of the diagnostics: ``2.85 S**0.31``, ``0.08 Wb**0.34 S**-0.24``.
+FROUDE_BANKFULL = (2.85, 0.31)
+DEPTH_BANKFULL_DIAG = (0.08, 0.34, -0.24)
+#: Gravity (m s-2).
 G = 9.81
 
+LAW = MommaLaw()
 
-def depth_factor(r: float = SHAPE_R) -> float:
-    """Mean depth over maximum depth of a channel of shape parameter ``r``: ``r / (1 + r)``."""
+
+def depth_factor(r: float = MOMMA_SHAPE_R) -> float:
+    """Mean over maximum depth of a channel of shape ``r``: ``b = r / (1 + r)`` (2/3 for a parabola)."""
     return r / (1.0 + r)
 
 
-def empirical_depth(q: float) -> float:
-    """Mean depth (m) of discharge ``q`` (m3/s) by Moody & Troutman (2002): ``0.27 q**0.39``."""
-    return HG_DEPTH[0] * q ** HG_DEPTH[1] if np.isfinite(q) and q > 0 else np.nan
+@dataclass
+class Screen:
+    """The usable observations of a reach, or why there are too few."""
+
+    ok: np.ndarray  # bool [nt]
+    corr: float  # Pearson r of stage and width (NaN when either is constant)
+    reason: str = ""
 
 
-def empirical_width(q: float) -> float:
-    """Top width (m) of discharge ``q`` (m3/s) by Moody & Troutman (2002): ``7.2 q**0.5``."""
-    return HG_WIDTH[0] * q ** HG_WIDTH[1] if np.isfinite(q) and q > 0 else np.nan
+def screen(h: np.ndarray, w: np.ndarray, s: np.ndarray) -> Screen:
+    """Step 1: usable times and the stage-width correlation (MOMMA v3.3 screening).
+
+    Parameters
+    ----------
+    h, w, s : numpy.ndarray
+        Stage (m), width (m) and slope (m/m) ``[nt]``, NaN where unobserved.
+
+    Returns
+    -------
+    Screen
+        ``reason`` is non-empty when MOMMA cannot run: fewer than :data:`MIN_OBS` usable times, or
+        stage and width negatively correlated (the stage-width relation of a channel is increasing).
+    """
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(h) & np.isfinite(w) & np.isfinite(s) & (s > 0) & (w > 0)
+    n = int(ok.sum())
+    corr = float("nan")
+    if n >= 2 and np.ptp(h[ok]) > 0 and np.ptp(w[ok]) > 0:
+        corr = float(np.corrcoef(h[ok], w[ok])[0, 1])
+    if n < MIN_OBS:
+        return Screen(ok, corr, f"{n} observations with stage, width and a positive slope, MOMMA needs {MIN_OBS}")
+    if corr < 0:
+        return Screen(ok, corr, f"stage and width are negatively correlated (r = {corr:.2f})")
+    return Screen(ok, corr)
 
 
 def bankfull_breakpoint(h: np.ndarray, w: np.ndarray) -> tuple[float, float, bool]:
-    """Bankfull stage as the breakpoint of the stage-width relation.
+    """Step 2: bankfull stage (m), its width (m) and whether a breakpoint was found.
 
-    Fits ``W = a + b1 H + b2 max(H - c, 0)`` for every observed stage ``c``
-    that leaves :data:`BREAK_MIN_SIDE` points on each side (batched least
-    squares) and keeps the best ``c``.  It is a bankfull breakpoint when the
-    upper slope ``b1 + b2`` is at least :data:`BREAK_SLOPE_RATIO` times the
-    lower slope (and positive) and the fit removes at least
-    :data:`BREAK_SSE_GAIN` of a straight line's squared residual.
-
-    Parameters
-    ----------
-    h, w : numpy.ndarray
-        Finite stages (m) and widths (m) of the valid times.
-
-    Returns
-    -------
-    (stage, width, found) : (float, float, bool)
-        Bankfull stage (m) and width (m).  Without a breakpoint: the highest
-        observed stage and its width, ``found`` False.
-    """
-    top = int(np.argmax(h))
-    fallback = (float(h[top]), float(w[top]), False)
-    h_ref = float(np.mean(h))
-    hc = h - h_ref  # centred stages keep the normal equations well conditioned
-    hs = np.unique(hc)
-    cands = hs[BREAK_MIN_SIDE - 1 : hs.size - BREAK_MIN_SIDE]
-    if cands.size == 0 or np.ptp(hc) <= 0:
-        return fallback
-    ones = np.ones_like(hc)
-    coef0, *_ = np.linalg.lstsq(np.column_stack([ones, hc]), w, rcond=None)
-    sse0 = float(np.sum((w - coef0[0] - coef0[1] * hc) ** 2))
-    X = np.stack([np.broadcast_to(ones, (cands.size, hc.size)),
-                  np.broadcast_to(hc, (cands.size, hc.size)),
-                  np.maximum(hc[None, :] - cands[:, None], 0.0)], axis=2)  # [nc, n, 3]
-    XtX = np.einsum("cni,cnj->cij", X, X)
-    Xty = np.einsum("cni,n->ci", X, w)
-    try:
-        coef = np.linalg.solve(XtX, Xty[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        return fallback
-    sse = np.sum((w[None, :] - np.einsum("cni,ci->cn", X, coef)) ** 2, axis=1)
-    best = int(np.nanargmin(sse))
-    c, (a, b1, b2) = float(cands[best]), coef[best]
-    upper = b1 + b2
-    if upper > 0 and upper >= BREAK_SLOPE_RATIO * max(b1, 0.0) and sse[best] <= (1 - BREAK_SSE_GAIN) * sse0:
-        return c + h_ref, float(a + b1 * c), True
-    return fallback
-
-
-def zero_flow_stage(h: np.ndarray, w: np.ndarray, mean_q: float, r: float = SHAPE_R) -> tuple[float, bool]:
-    """Elevation of zero flow (EZF, m): the stage-width relation extrapolated to zero width.
-
-    For a channel whose width grows as depth to the power ``1/r``,
-    ``W**r = k (H - H0)`` is linear in ``H``; the least-squares line's
-    intercept with ``W = 0`` is ``H0``.  It is accepted when the slope ``k`` is
-    positive, ``H0`` is below the lowest stage and the maximum depth it gives
-    at the median stage is within :data:`EZF_DEPTH_FACTOR` of the empirical
-    maximum depth of the mean flow (``empirical_depth(mean_q) / depth_factor(r)``).
-    Otherwise ``H0 = median(H) - empirical maximum depth``.
+    The stage-width pairs sorted by stage are resampled at :data:`BREAK_RESAMPLE` stages; the
+    breakpoint is the stage of least ``W / (H - min(H) + 1)`` (MOMMA's ``wd.ratio`` method: the
+    width over depth falls while the flow stays in the channel and rises once it spreads over the
+    floodplain).  It needs a stage range above :data:`BREAK_MIN_RANGE` and :data:`BREAK_MIN_OBS`
+    observations, and is kept when each side holds :data:`SEG_MIN_OBS` observations over
+    :data:`SEG_MIN_RANGE` of stage.  Otherwise the highest stage is bankfull.
 
     Parameters
     ----------
     h, w : numpy.ndarray
-        In-channel (at or below bankfull) stages and widths (m).
-    mean_q : float
-        Mean-flow prior (m3/s).
-    r : float
-        Channel shape parameter.
-
-    Returns
-    -------
-    (h0, extrapolated) : (float, bool)
-        EZF (m) and whether it came from the extrapolation (False: the fallback).
+        Usable stages and widths (m).
     """
-    d_emp = empirical_depth(mean_q) / depth_factor(r)
-    h_med = float(np.median(h))
-    if h.size >= 3 and np.ptp(h) > 0:
-        k, c = np.polyfit(h, w**r, 1)
-        if k > 0:
-            h0 = -c / k
-            depth = h_med - h0
-            plausible = not np.isfinite(d_emp) or d_emp / EZF_DEPTH_FACTOR <= depth <= d_emp * EZF_DEPTH_FACTOR
-            if h0 < h.min() and plausible:
-                return float(h0), True
-    return float(h_med - d_emp), False
+    order = np.argsort(h, kind="stable")
+    hs, ws = h[order], w[order]
+    top = (float(hs[-1]), float(ws[-1]), False)
+    if np.ptp(hs) <= BREAK_MIN_RANGE or hs.size < BREAK_MIN_OBS:
+        return top
+    grid = np.linspace(hs[0], hs[-1], BREAK_RESAMPLE)
+    wg = np.interp(grid, hs, ws)
+    hb = float(grid[int(np.argmin(wg / (grid - hs[0] + 1.0)))])
+    below, above = hs[hs <= hb], hs[hs > hb]
+    if min(below.size, above.size) < SEG_MIN_OBS or min(np.ptp(below), np.ptp(above)) < SEG_MIN_RANGE:
+        return top
+    return hb, float(np.interp(hb, hs, ws)), True
+
+
+def bankfull_depth_95(wb: float, s_mean: float) -> float:
+    """(M4) Bjerklie (2007) upper-95 % bankfull depth ``0.10 Wb**0.43 S**-0.28`` (m)."""
+    c, p, q = BJERKLIE_YB95
+    return float(c * wb**p * s_mean**q)
+
+
+def zero_flow_stage(h: np.ndarray, w: np.ndarray, hb: float, wb: float, s_mean: float, found: bool,
+                    r: float = MOMMA_SHAPE_R) -> tuple[float, float]:
+    """Step 3: the zero-flow stage ``H0`` (m) and its lowest allowed value (m), (M4)-(M6).
+
+    ``H0`` is the intercept at zero width of ``H`` regressed on ``W**2`` (a parabolic channel's
+    stage-width relation) on the in-channel observations: those below the bankfull breakpoint when
+    there is one, else those at or below the median stage when more than 9, else all; then held
+    between the (M5) limit ``Hb - Yb95 / b`` and (M6) ``min(H) - 1``.  With constant width there is
+    no stage-width relation and ``H0`` is the (M5) limit.
+
+    Parameters
+    ----------
+    h, w : numpy.ndarray
+        Usable stages and widths (m).
+    hb, wb : float
+        Bankfull stage and width (m).
+    s_mean : float
+        Mean slope (m/m).
+    found : bool
+        Whether ``hb`` is a breakpoint (two segments) or the highest stage.
+    """
+    floor = hb - bankfull_depth_95(wb, s_mean) / depth_factor(r)
+    if np.ptp(w) > 0:
+        if found:
+            use = h <= hb
+        elif h.size > 9:
+            use = h <= np.median(h)
+        else:
+            use = np.ones(h.size, dtype=bool)
+        hu, wu = h[use], w[use]
+        if hu.size >= 2 and np.ptp(wu) > 0:
+            slope_, intercept = np.polyfit(wu**2, hu, 1)
+            h0 = max(float(intercept), floor) if slope_ > 0 else floor
+        else:
+            h0 = floor
+    else:
+        h0 = floor
+    return min(h0, float(h.min()) - EZF_BELOW_MIN), floor
+
+
+def bankfull_roughness(wb: float, yb: float, s_mean: float, qb: float) -> tuple[float, float, float]:
+    """Step 4: ``(nb0, nb_slope, nb_prior)``, (M7)-(M9); ``nb_prior`` NaN without a bankfull flow."""
+    nb_slope = BRAY_DAVAR * s_mean ** (1.0 / 6.0)
+    nb_prior = float("nan")
+    if np.isfinite(qb) and qb > 0 and yb > 0:
+        nb_prior = yb ** (2.0 / 3.0) * np.sqrt(s_mean) * wb * yb / qb
+    nb0 = 0.5 * (nb_prior + nb_slope) if np.isfinite(nb_prior) else nb_slope
+    return float(np.clip(nb0, *MOMMA_N_BOUNDS)), float(nb_slope), float(nb_prior)
 
 
 @dataclass
-class Geometry:
-    """Per-time effective width (m), mean depth (m) and segment (1 in channel, 2 above bankfull)."""
-
-    width: np.ndarray
-    depth: np.ndarray
-    seg: np.ndarray
-
-
-def geometry(h: np.ndarray, w: np.ndarray, h0: float, hb: float, wb: float, overbank: bool,
-             r: float = SHAPE_R) -> Geometry:
-    """Effective width and mean depth of each time.
-
-    In the channel ``Y = r/(1+r) (H - H0)`` with the observed width.  Above a
-    detected bankfull stage (``overbank``) the main channel alone conveys
-    flow: width ``wb`` and depth ``Yb + (H - hb)``.  Depths at or below zero are NaN.
-    """
-    b = depth_factor(r)
-    depth = b * (h - h0)
-    width = np.asarray(w, dtype=np.float64).copy()
-    seg = np.where(np.isfinite(h), 1.0, np.nan)
-    if overbank:
-        above = h > hb
-        depth = np.where(above, b * (hb - h0) + (h - hb), depth)
-        width = np.where(above, wb, width)
-        seg = np.where(above, 2.0, seg)
-    depth = np.where(depth > 0, depth, np.nan)
-    return Geometry(width, depth, seg)
-
-
-def manning_q(width: np.ndarray | float, depth: np.ndarray | float, slope: np.ndarray | float,
-              n: np.ndarray | float) -> np.ndarray:
-    """Manning discharge (m3/s) of a wide channel: ``W Y**(5/3) S**(1/2) / n`` (NaN where S <= 0)."""
-    s = np.where(slope > 0, slope, np.nan)
-    return width * depth ** (5.0 / 3.0) * np.sqrt(s) / n
-
-
-def variable_n(nb: float | np.ndarray, x: float | np.ndarray, depth: np.ndarray | float) -> np.ndarray:
-    """Depth-variable Manning's n: ``nb (1 + x / Y)`` (Y in m, x in m)."""
-    return np.asarray(nb * (1.0 + x / depth))
-
-
-@dataclass
-class NFit:
-    """Result of :func:`fit_n`: nb, x and the bankfull discharge they give."""
+class Calibration:
+    """nb and x matched to the mean flow (NaN nb when no roughness in the bounds can match it)."""
 
     nb: float
     x: float
-    q_bankfull: float
-    matched_bankfull: bool
+    matched: bool
 
 
-def fit_n(width: np.ndarray, depth: np.ndarray, slope: np.ndarray, mean_q: float,
-          yb: float, wb: float, s_mean: float, qb: float, use_bankfull: bool) -> NFit:
-    """Grid search of ``x`` with ``nb`` matched to the mean-flow prior.
+def calibrate(obs: FlowObs, h0: float, hmax: float, mean_q: float, nb0: float) -> Calibration:
+    """Step 5: the (nb, x) that match the mean-flow prior, nearest the starting pair (``nb0``, 1).
 
-    For each ``x`` in :data:`X_GRID`, ``nb`` makes the mean estimated discharge
-    over the valid times equal ``mean_q``:
-    ``nb = mean(W Y**(5/3) S**(1/2) / (1 + x/Y)) / mean_q``.  With
-    ``use_bankfull`` and a finite ``qb``, ``x`` minimises
-    ``|log(Q(Yb) / qb)|`` where ``Q(Yb)`` is the discharge at the bankfull
-    depth ``yb`` (m), width ``wb`` (m) and mean slope ``s_mean``; else ``x = 0``.
-
-    Parameters
-    ----------
-    width, depth, slope : numpy.ndarray
-        Effective widths (m), mean depths (m) and slopes (m/m) of the times to use.
-    mean_q, qb : float
-        Mean-flow and bankfull-flow priors (m3/s).
+    For every ``x`` of :data:`X_GRID`, the ``nb`` whose law (M1)-(M3) averages to ``mean_q``
+    (:func:`nb_for_mean`, all x at once); of those in the roughness bounds, the
+    pair with the least ``(log(nb / nb0) / NB_LOG_SD)**2 + ((x - 1) / X_SD)**2``.  When none is in
+    the bounds: the pair whose ``nb`` is nearest a bound, with ``nb`` set to that bound
+    (``matched`` False).
     """
-    grid = X_GRID if use_bankfull and np.isfinite(qb) and qb > 0 else np.zeros(1)
-    base = manning_q(width, depth, slope, 1.0)  # discharge with n = 1
-    ok = np.isfinite(base)
-    conv = base[ok][None, :] / (1.0 + grid[:, None] / depth[ok][None, :])  # [nx, nt]
-    nb = conv.mean(axis=1) / mean_q
-    qbf = manning_q(np.float64(wb), np.float64(yb), np.float64(s_mean), variable_n(nb, grid, np.float64(yb)))
-    k = int(np.nanargmin(np.abs(np.log(qbf / qb)))) if grid.size > 1 else 0
-    return NFit(float(nb[k]), float(grid[k]), float(qbf[k]), grid.size > 1)
+    lo, hi = MOMMA_N_BOUNDS
+    nb_grid, reached = nb_for_mean(obs, h0, hmax, mean_q, X_GRID)
+    feasible = reached & (nb_grid >= lo) & (nb_grid <= hi)
+    if feasible.any():
+        cost = (np.log(nb_grid / nb0) / NB_LOG_SD) ** 2 + ((X_GRID - X_DEFAULT) / X_SD) ** 2
+        k = int(np.argmin(np.where(feasible, cost, np.inf)))
+        return Calibration(float(nb_grid[k]), float(X_GRID[k]), True)
+    # the mean is out of reach for every x: the pair whose nb would be least beyond a bound
+    finite = np.isfinite(nb_grid)
+    if finite.any():
+        bound = np.where(nb_grid < lo, lo, hi)
+        k = int(np.argmin(np.where(finite, np.abs(np.log(nb_grid / bound)), np.inf)))
+        return Calibration(float(bound[k]), float(X_GRID[k]), False)
+    return Calibration(float("nan"), float("nan"), False)
+
+
+def nb_for_mean(obs: FlowObs, h0: float, hmax: float, mean_q: float, xs: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """For each x of ``xs``, the nb whose law (M1)-(M3) averages to ``mean_q``, and whether it can.
+
+    The mean flow falls as nb grows (n is bounded, so only until every n is at its upper bound):
+    bisection on ``log nb`` for every x at once, between the nb that puts every n at the lower
+    bound and the one that puts every n at the upper bound.  Where ``mean_q`` lies beyond what the
+    bounded roughness can give, ``reached`` is False and nb is the unbounded closed form (the
+    law without bounds, ``mean(W Y^(5/3) S^(1/2) / g) / mean_q``) that says how far beyond.
+    """
+    lo_n, hi_n = MOMMA_N_BOUNDS
+    depth = np.asarray(obs.wse, dtype=np.float64) - h0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit = obs.width * (depth_factor() * depth) ** (5 / 3) * np.sqrt(obs.slope)  # flow with n = 1
+        ratio = (hmax - h0) / depth
+    use = np.isfinite(unit) & np.isfinite(ratio) & (depth > 0)
+    xs = np.asarray(xs, dtype=np.float64)
+    if not use.any():
+        return np.full(xs.shape, np.nan), np.zeros(xs.shape, dtype=bool)
+    unit, g = unit[use], ratio[use][None, :] ** xs[:, None]  # n = nb g at every time, for every x
+    closed = np.mean(unit[None, :] / g, axis=1) / mean_q
+
+    def mean_of(log_nb: np.ndarray) -> np.ndarray:
+        n = np.clip(np.exp(log_nb)[:, None] * g, lo_n, hi_n)
+        return np.asarray(np.mean(unit[None, :] / n, axis=1))
+
+    lo = np.log(lo_n / g.max(axis=1))  # every n at the lower bound: the largest mean
+    hi = np.log(hi_n / g.min(axis=1))  # every n at the upper bound: the smallest mean
+    reached = (mean_of(lo) >= mean_q) & (mean_of(hi) <= mean_q)
+    for _ in range(60):  # halves a bracket of at most ~10 in log nb to ~1e-17
+        mid = 0.5 * (lo + hi)
+        too_much = mean_of(mid) > mean_q
+        lo, hi = np.where(too_much, mid, lo), np.where(too_much, hi, mid)
+    return np.where(reached, np.exp(0.5 * (lo + hi)), closed), reached
 
 
 @dataclass
@@ -267,20 +301,29 @@ class MommaFit:
     nb: float
     x: float
     zero_flow_stage: float
-    ezf_extrapolated: bool
+    zero_flow_floor: float
     bankfull_stage: float
     bankfull_found: bool
     bankfull_width: float
     bankfull_depth: float
-    qb_prior: float
-    yb_prior: float
-    nb_qb_prior: float
+    stage_max: float
+    nb0: float
+    nb_slope: float
+    nb_prior: float
+    mean_matched: bool
+    width_stage_corr: float
+    s_mean: float
     diag: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, float]:
+        """The flow-law parameters (:class:`confluence_flpe.flowlaws.Momma`)."""
+        return {"B": self.zero_flow_stage, "H": self.stage_max, "nb": self.nb, "x": self.x}
 
 
 def momma(h: np.ndarray, w: np.ndarray, s: np.ndarray, mean_q: float, qb: float = np.nan,
-          r: float = SHAPE_R) -> MommaFit:
-    """Estimate discharge of one reach with MOMMA.
+          r: float = MOMMA_SHAPE_R) -> MommaFit:
+    """Estimate discharge of one reach with MOMMA (steps 1-5 of the module docstring).
 
     Parameters
     ----------
@@ -300,46 +343,57 @@ def momma(h: np.ndarray, w: np.ndarray, s: np.ndarray, mean_q: float, qb: float 
     Returns
     -------
     MommaFit
-        Discharge ``q`` ``[nt]`` (m3/s) with n, mean depth ``Y`` (m), velocity
-        (m/s) and segment per time, the fitted parameters and diagnostics.
+        Discharge ``q`` ``[nt]`` (m3/s) with n, mean depth ``Y`` (m), velocity (m/s) and segment
+        per time, the fitted parameters and diagnostics.
 
     Raises
     ------
     ValueError
-        When ``mean_q`` is not a positive number or fewer than 3 times have
-        finite stage and width and a positive slope.
+        Saying why when MOMMA cannot run: no positive mean-flow prior, too few observations, or a
+        stage-width series that correlates negatively.
     """
     if not (np.isfinite(mean_q) and mean_q > 0):
         raise ValueError("no positive mean-flow prior (mean_q)")
     h, w, s = (np.asarray(a, dtype=np.float64) for a in (h, w, s))
-    ok = np.isfinite(h) & np.isfinite(w) & np.isfinite(s) & (s > 0) & (w > 0)
-    if np.count_nonzero(ok) < 3:
-        raise ValueError(f"{np.count_nonzero(ok)} times with stage, width and a positive slope, MOMMA needs 3")
-    hb, wb, found = bankfull_breakpoint(h[ok], w[ok])
-    inch = h[ok] <= hb
-    h0, extrapolated = zero_flow_stage(h[ok][inch], w[ok][inch], mean_q, r)
-    hh = np.where(ok, h, np.nan)
-    geo = geometry(hh, np.where(ok, w, np.nan), h0, hb, wb, found, r)
-    yb = depth_factor(r) * (hb - h0)
+    scr = screen(h, w, s)
+    if scr.reason:
+        raise ValueError(scr.reason)
+    ok = scr.ok
+    hk, wk = h[ok], w[ok]
     s_mean = float(np.mean(s[ok]))
-    fit = fit_n(geo.width[ok], geo.depth[ok], s[ok], mean_q, yb, wb, s_mean, qb, found)
-    n = variable_n(fit.nb, fit.x, geo.depth)
-    q = manning_q(geo.width, geo.depth, np.where(ok, s, np.nan), n)
-    area = geo.width * geo.depth
-    vel = q / area
-    qb_ok = np.isfinite(qb) and qb > 0
-    yb_prior = empirical_depth(qb) if qb_ok else np.nan
-    nb_qb = float(wb * yb ** (5 / 3) * np.sqrt(s_mean) / qb) if qb_ok else np.nan
-    vel_bf = fit.q_bankfull / (wb * yb) if yb > 0 else np.nan
+    hb, wb, found = bankfull_breakpoint(hk, wk)
+    h0, floor = zero_flow_stage(hk, wk, hb, wb, s_mean, found, r)
+    hmax = float(hk.max())
+    obs = FlowObs(width=np.where(ok, w, np.nan), wse=np.where(ok, h, np.nan), slope=np.where(ok, s, np.nan),
+                  d_x_area=np.zeros(h.size))
+    b = depth_factor(r)
+    nb0, nb_slope, nb_prior = bankfull_roughness(wb, b * (hb - h0), s_mean, qb)
+    cal = calibrate(obs, h0, hmax, mean_q, nb0)
+    if not cal.matched and np.isfinite(cal.nb):  # MOMMA v3.3: move the thalweg, calibrate again
+        lo, hi = MOMMA_N_BOUNDS
+        moved = floor if cal.nb == lo and h0 > floor else (0.5 * (h0 + float(hk.min())) if cal.nb == hi else h0)
+        moved = min(moved, float(hk.min()) - EZF_BELOW_MIN) if cal.nb == lo else moved
+        if moved != h0:
+            h0 = moved
+            nb0, nb_slope, nb_prior = bankfull_roughness(wb, b * (hb - h0), s_mean, qb)
+            cal = calibrate(obs, h0, hmax, mean_q, nb0)
+    p = {"B": h0, "H": hmax, "nb": cal.nb, "x": cal.x}
+    q = LAW.q(p, obs)
+    n = LAW.roughness(p, obs.wse)
+    depth = b * (obs.wse - h0)
+    depth = np.where(depth > 0, depth, np.nan)
+    yb = b * (hb - h0)
+    qb_ok = bool(np.isfinite(qb) and qb > 0)
+    fr_c, fr_p = FROUDE_BANKFULL
+    dd_c, dd_p, dd_q = DEPTH_BANKFULL_DIAG
     diag = {
         "vel_bkfl_Qb_prior": qb / (wb * yb) if qb_ok and yb > 0 else np.nan,
-        "Froude_bkfl_diag_Smean": vel_bf / np.sqrt(G * yb) if yb > 0 else np.nan,
-        "width_bkfl_empirical": empirical_width(qb) if qb_ok else np.nan,
-        "depth_bkfl_diag_Wb_Smean": float((qb * fit.nb / (wb * np.sqrt(s_mean))) ** 0.6) if qb_ok else np.nan,
+        "Froude_bkfl_diag_Smean": fr_c * s_mean**fr_p,
+        "depth_bkfl_diag_Wb_Smean": dd_c * wb**dd_p * s_mean**dd_q,
     }
     return MommaFit(
-        q=q, n=n, depth=geo.depth, velocity=vel, seg=geo.seg, nb=fit.nb, x=fit.x,
-        zero_flow_stage=h0, ezf_extrapolated=extrapolated, bankfull_stage=hb, bankfull_found=found,
-        bankfull_width=wb, bankfull_depth=yb, qb_prior=qb if qb_ok else np.nan, yb_prior=yb_prior,
-        nb_qb_prior=nb_qb, diag=diag,
+        q=q, n=n, depth=depth, velocity=q / (obs.width * depth), seg=np.where(ok, np.where(h > hb, 2.0, 1.0), np.nan),
+        nb=cal.nb, x=cal.x, zero_flow_stage=h0, zero_flow_floor=floor, bankfull_stage=hb, bankfull_found=found,
+        bankfull_width=wb, bankfull_depth=yb, stage_max=hmax, nb0=nb0, nb_slope=nb_slope, nb_prior=nb_prior,
+        mean_matched=cal.matched, width_stage_corr=scr.corr, s_mean=s_mean, diag=diag,
     )
