@@ -4,9 +4,10 @@ Usage (after the run of the README's second example)::
 
     python bench/kobuk_table.py kobuk-run [--data ../shared/data/real_swot_kobuk] [--utc-offset -9]
 
-For each reach and product it prints nRMSE (RMSE / mean gauge flow), nBIAS
-(mean(est - gauge) / mean gauge flow), Pearson r and the number of matched
-days, computed on the same days for everything in a row:
+For each reach and product (ours: every ready FLPE algorithm of the workflow table and the
+consensus; the public: ``sos_*_q``) it prints the passes with a valid estimate, nRMSE
+(RMSE / mean gauge flow), nBIAS (mean(est - gauge) / mean gauge flow), Pearson r and the
+number of matched days, computed on the same days for everything in a row:
 
 - ``all``: every day the product has an estimate and the gauge a value;
 - ``both``: only days where our consensus AND the public consensus
@@ -29,8 +30,8 @@ import numpy as np
 from confluence_core import flpe, ncio
 from confluence_core.scores import all_scores
 
-OURS = ("consensus", "momma", "metroman", "neobam")
-PUBLIC = ("sos_consensus_q", "sos_metroman_q", "sos_momma_q", "sos_sic4dvar_q")
+#: The public Confluence's discharge columns in the Hydrocron CSVs (all six algorithms and the consensus).
+PUBLIC = ("sos_consensus_q", "sos_metroman_q", "sos_momma_q", "sos_sad_q", "sos_hivdi_q", "sos_sic4dvar_q")
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 FILL = -999999999999.0
 
@@ -56,22 +57,28 @@ def daily(days: list[dt.date | None], q: np.ndarray) -> dict[dt.date, float]:
     return {d: float(np.mean(v)) for d, v in acc.items()}
 
 
-def ours(run: Path, reach_id: int, offset_h: float) -> dict[str, dict[dt.date, float]]:
-    """Our products of one reach, by local day."""
+def valid_passes(q: np.ndarray) -> int:
+    """Passes with a finite, positive estimate."""
+    q = np.asarray(q, dtype=float)
+    return int(np.count_nonzero(np.isfinite(q) & (q > 0)))
+
+
+def ours(run: Path, reach_id: int, offset_h: float) -> dict[str, tuple[int, dict[dt.date, float]]]:
+    """Our products of one reach: (valid passes, estimates by local day)."""
     with ncio.open_dataset(run / "input" / "swot" / f"{reach_id}_SWOT.nc") as ds:
         t = ncio.read_float(ds["reach"], "time")
     days = local_days(t, offset_h)
     specs = {**flpe.algorithms(), "consensus": flpe.consensus()}
     out = {}
-    for name in OURS:
-        res = flpe.read_result(specs[name], run / "flpe", reach_id)
+    for name, spec in specs.items():
+        res = flpe.read_result(spec, run / "flpe", reach_id)
         if res is not None and res.q.size == len(days):
-            out[name] = daily(days, res.q)
+            out[name] = (valid_passes(res.q), daily(days, res.q))
     return out
 
 
-def public(csv_path: Path, offset_h: float) -> dict[str, dict[dt.date, float]]:
-    """The public Confluence's discharge in a Hydrocron CSV (``sos_*_q``), by local day."""
+def public(csv_path: Path, offset_h: float) -> dict[str, tuple[int, dict[dt.date, float]]]:
+    """The public Confluence's discharge in a Hydrocron CSV (``sos_*_q``): (valid passes, by local day)."""
     with csv_path.open(newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r["time_str"] != "no_data"]
     t = np.asarray([(dt.datetime.fromisoformat(r["time_str"].replace("Z", "+00:00")) - EPOCH).total_seconds()
@@ -80,7 +87,8 @@ def public(csv_path: Path, offset_h: float) -> dict[str, dict[dt.date, float]]:
     out = {}
     for col in PUBLIC:
         q = np.asarray([float(r.get(col) or FILL) for r in rows])
-        out["public_" + col[4:-2]] = daily(days, np.where(q <= FILL / 10, np.nan, q))
+        q = np.where(q <= FILL / 10, np.nan, q)
+        out["public_" + col[4:-2]] = (valid_passes(q), daily(days, q))
     return out
 
 
@@ -108,18 +116,18 @@ def main(argv: list[str] | None = None) -> int:
     for path in sorted((args.data / "reaches").glob("*.csv")):
         rid = int(path.stem)
         products = {**ours(args.run, rid, args.utc_offset), **public(path, args.utc_offset)}
-        both = set(products.get("consensus", {})) & set(products.get("public_consensus", {}))
-        for name, est in products.items():
+        both = set(products.get("consensus", (0, {}))[1]) & set(products.get("public_consensus", (0, {}))[1])
+        for name, (passes, est) in products.items():
             for subset, days in (("all", None), ("both", both)):
-                table.append((rid, name, subset, *scores(est, gauge, days)))
-    print("| reach | product | days | nRMSE | nBIAS | r | n |")
-    print("|---|---|---|---|---|---|---|")
-    for rid, name, subset, nrmse, nbias, r, n in table:
-        print(f"| {rid} | {name} | {subset} | {nrmse:.2f} | {nbias:+.2f} | {r:.2f} | {n} |")
+                table.append((rid, name, subset, passes, *scores(est, gauge, days)))
+    print("| reach | product | days | valid passes | nRMSE | nBIAS | r | n days |")
+    print("|---|---|---|---|---|---|---|---|")
+    for rid, name, subset, passes, nrmse, nbias, r, n in table:
+        print(f"| {rid} | {name} | {subset} | {passes} | {nrmse:.2f} | {nbias:+.2f} | {r:.2f} | {n} |")
     if args.csv:
         with args.csv.open("w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["reach_id", "product", "days", "nrmse", "nbias", "r", "n"])
+            w.writerow(["reach_id", "product", "days", "valid_passes", "nrmse", "nbias", "r", "n"])
             w.writerows(table)
     return 0
 

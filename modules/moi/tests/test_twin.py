@@ -48,7 +48,9 @@ def test_moi_cuts_the_error_closes_the_balance_and_its_parameters_hold(
     # the error of the mean flows drops where the algorithm has results
     err_raw = np.abs(np.log(raw[has] / truth[has]))
     err_moi = np.abs(np.log(moi[has] / truth[has]))
-    print(f"\nTWIN {group}: median |ln err| raw {np.median(err_raw):.3f} moi {np.median(err_moi):.3f}; max raw {err_raw.max():.3f} moi {err_moi.max():.3f}; deficit raw {ig.mass_deficit(DOWN, raw):.3g} moi {ig.mass_deficit(DOWN, moi):.3g}")
+    print(f"\nTWIN {group}: median |ln err| raw {np.median(err_raw):.3f} moi {np.median(err_moi):.3f}; "
+          f"max raw {err_raw.max():.3f} moi {err_moi.max():.3f}; "
+          f"deficit raw {ig.mass_deficit(DOWN, raw):.3g} moi {ig.mass_deficit(DOWN, moi):.3g}")
     assert np.median(err_moi) < np.median(err_raw), (err_raw, err_moi)
     assert err_moi.max() < err_raw.max()
     # mass is conserved over the whole basin (every reach carries what flows into it)

@@ -51,3 +51,22 @@ def test_bench_unknown_algo_is_one_line(shared_data: Path, tmp_path: Path) -> No
     res = CliRunner().invoke(bench_accuracy, [str(shared_data / "pepsi1" / RIVER), "--algos", "nosuch",
                                               "--out", str(tmp_path)])
     assert res.exit_code == 1 and "unknown FLPE algorithm 'nosuch'" in res.output
+
+
+@pytest.mark.skipif(not {"momma", "metroman", "consensus"} <= set(registry.names()), reason="plug-ins not installed")
+def test_consensus_of_a_subset_is_scored_beside_the_full_one(shared_data: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(bench_accuracy, [str(shared_data / "pepsi1" / RIVER), "--algos",
+                                              "momma,metroman,consensus", "--consensus-of", "momma",
+                                              "--no-plots", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    rows = {(r["river"], r["algo"]): r for r in csv.DictReader((tmp_path / "accuracy.csv").open())}
+    alone, subset = rows[("Cumberland", "momma")], rows[("Cumberland", "consensus[momma]")]
+    assert ("Cumberland", "consensus") in rows and float(subset["coverage"]) <= 1.0
+    # the consensus of one algorithm is that algorithm's series wherever the screening keeps it
+    assert subset["n_scored"] == "0" or float(subset["nRMSE"]) == pytest.approx(float(alone["nRMSE"]))
+
+
+def test_consensus_of_an_algorithm_not_benchmarked_is_one_line(shared_data: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(bench_accuracy, [str(shared_data / "pepsi1" / RIVER), "--algos", "momma,consensus",
+                                              "--consensus-of", "momma,sad", "--no-plots", "--out", str(tmp_path)])
+    assert res.exit_code == 1 and "not benchmarked: sad" in res.output

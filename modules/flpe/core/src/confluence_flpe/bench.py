@@ -87,22 +87,30 @@ def _run_algo(algo: Algorithm, reaches: Sequence[PepsiReach]) -> list[np.ndarray
 
 
 def run_river(path: Path, river_index: int, algos: Sequence[Algorithm], combiners: Sequence[Combiner],
-              every: int, noise: bool, seed: int) -> RiverRun:
-    """Load one Pepsi river and run the algorithms, then the combiners, on it."""
+              every: int, noise: bool, seed: int, subsets: Sequence[Sequence[str]] = ()) -> RiverRun:
+    """Load one Pepsi river and run the algorithms, then the combiners, on it.
+
+    Each of ``subsets`` (algorithm names) also gets every combiner over only those algorithms,
+    named ``{combiner}[a+b+c]``, so that, e.g., a three- and a six-algorithm consensus are scored
+    on the same runs.
+    """
     reaches = load_river(path, river_index, every=every, noise=noise, seed=seed)
     run = RiverRun(path.stem, reaches)
     for algo in algos:
         t0 = time.perf_counter()
         run.q[algo.name] = _run_algo(algo, reaches)
         run.seconds[algo.name] = time.perf_counter() - t0
+    names = [a.name for a in algos]
     for comb in combiners:
-        t0 = time.perf_counter()
-        run.q[comb.name] = [
-            np.asarray(comb.combine(r.obs.reach_id, r.obs.nt,
-                                    {a.name: run.q[a.name][k] for a in algos}).q, dtype=np.float64)
-            for k, r in enumerate(reaches)
-        ]
-        run.seconds[comb.name] = time.perf_counter() - t0
+        for members in [names, *subsets]:
+            label = comb.name if list(members) == names else f"{comb.name}[{'+'.join(members)}]"
+            t0 = time.perf_counter()
+            run.q[label] = [
+                np.asarray(comb.combine(r.obs.reach_id, r.obs.nt, {a: run.q[a][k] for a in members}).q,
+                           dtype=np.float64)
+                for k, r in enumerate(reaches)
+            ]
+            run.seconds[label] = time.perf_counter() - t0
     return run
 
 
@@ -112,7 +120,7 @@ def score_rows(runs: Sequence[RiverRun]) -> tuple[list[Row], list[Row]]:
     for run in runs:
         for algo, qs in run.q.items():
             for r, q in zip(run.reaches, qs, strict=True):
-                reach_rows.append({"river": run.river, "reach": r.reach, "algo": algo,
+                reach_rows.append({"river": run.river, "reach": r.reach, "algo": algo, "nt": int(q.size),
                                    "n_obs": int(np.count_nonzero(np.isfinite(q))),
                                    **metrics.scores(q, r.q_true)})
     river_rows: list[Row] = []
@@ -123,18 +131,24 @@ def score_rows(runs: Sequence[RiverRun]) -> tuple[list[Row], list[Row]]:
             scored = [x for x in rows if np.isfinite(float(x["nRMSE"]))]
             med = {k: float(np.median([float(x[k]) for x in scored])) if scored else float("nan")
                    for k in metrics.NAMES}
+            times = sum(int(x["nt"]) for x in rows)
+            coverage = sum(int(x["n_obs"]) for x in rows) / times if times else float("nan")
             river_rows.append({"river": river, "algo": algo, "n_reaches": len(rows),
-                               "n_scored": len(scored), **med})
+                               "n_scored": len(scored), "coverage": coverage, **med})
     return reach_rows, river_rows
 
 
 def format_table(rows: Sequence[Row], title: str) -> str:
     """A fixed-width text table of the per-river rows."""
-    head = f"{'river':<26} {'algo':<10} {'reaches':>7} {'scored':>6} " + " ".join(f"{k:>7}" for k in metrics.NAMES)
+    width = max([10, *(len(str(row["algo"])) for row in rows)])
+    head = (f"{'river':<26} {'algo':<{width}} {'reaches':>7} {'scored':>6} {'cover':>6} "
+            + " ".join(f"{k:>7}" for k in metrics.NAMES))
     lines = [title, head, "-" * len(head)]
     for row in rows:
         vals = " ".join(f"{float(row[k]):>7.3f}" for k in metrics.NAMES)
-        lines.append(f"{row['river']!s:<26} {row['algo']!s:<10} {row['n_reaches']!s:>7} {row['n_scored']!s:>6} {vals}")
+        lines.append(f"{row['river']!s:<26} {row['algo']!s:<{width}} {row['n_reaches']!s:>7} "
+                     f"{row['n_scored']!s:>6} {float(row['coverage']):>6.2f} {vals}")
+    lines.append("cover: the share of sampled times with an estimate (valid reaches and times)")
     return "\n".join(lines) + "\n"
 
 
@@ -181,19 +195,26 @@ def plot_river(run: RiverRun, dest: Path, title: str) -> None:
 
 def benchmark(files: Sequence[Path], every: int = 10, noise: bool = False, seed: int = 0,
               algos: Sequence[str] = (), out: Path | None = None,
-              plots: bool = True) -> tuple[str, list[Row]]:
-    """Run the benchmark; return the text table and the per-river rows (and write ``out``)."""
+              plots: bool = True, subsets: Sequence[Sequence[str]] = ()) -> tuple[str, list[Row]]:
+    """Run the benchmark; return the text table and the per-river rows (and write ``out``).
+
+    ``subsets``: algorithm-name lists whose combiner rows are added (see :func:`run_river`).
+    """
     chosen = [registry.get(a) for a in algos] if algos else registry.algorithms()
     plugins = [a for a in chosen if not is_combiner(a)]
     combs = [a for a in chosen if is_combiner(a)] if algos else registry.combiners()
     if not plugins:
         raise ConfluenceError("no FLPE algorithm to benchmark (install a plug-in or give --algos)")
-    runs = [run_river(Path(f), i, plugins, combs, every, noise, seed) for i, f in enumerate(files)]
+    for members in subsets:
+        unknown = sorted(set(members) - {p.name for p in plugins})
+        if unknown:
+            raise ConfluenceError(f"--consensus-of names algorithms that are not benchmarked: {', '.join(unknown)}")
+    runs = [run_river(Path(f), i, plugins, combs, every, noise, seed, subsets) for i, f in enumerate(files)]
     reach_rows, river_rows = score_rows(runs)
     noise_text = f"SWOT-like noise (seed {seed})" if noise else "no noise"
     title = f"Pepsi-1 accuracy: every {every} day(s), {noise_text}; median over reaches"
     table = format_table(river_rows, title)
-    secs = {a: sum(r.seconds.get(a, 0.0) for r in runs) for a in [*(p.name for p in plugins), *(c.name for c in combs)]}
+    secs = {a: sum(r.seconds.get(a, 0.0) for r in runs) for a in runs[0].seconds} if runs else {}
     nreach = sum(len(r.reaches) for r in runs)
     table += "run time: " + ", ".join(f"{a} {s / max(nreach, 1) * 1000:.1f} ms/reach" for a, s in secs.items()) + "\n"
     if out is not None:
@@ -217,9 +238,11 @@ def benchmark(files: Sequence[Path], every: int = 10, noise: bool = False, seed:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bench-accuracy"),
               show_default=True, help="Folder for the table, CSVs and plots.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG hydrographs.")
+@click.option("--consensus-of", "consensus_of", multiple=True, metavar="A,B,C",
+              help="Also score the consensus of only these algorithms (repeatable), e.g. momma,metroman,neobam.")
 @click.option("--verbose", "-v", is_flag=True, help="Debug logging.")
 def bench_accuracy(pepsi_files: tuple[Path, ...], every: int, noise: bool, seed: int, algos: str,
-                   out: Path, no_plots: bool, verbose: bool) -> None:
+                   out: Path, no_plots: bool, consensus_of: tuple[str, ...], verbose: bool) -> None:
     """Score the installed FLPE algorithms (and consensus) on Pepsi-1 rivers (default: all)."""
     clog.setup("confluence-flpe.bench", verbose)
     try:
@@ -227,7 +250,8 @@ def bench_accuracy(pepsi_files: tuple[Path, ...], every: int, noise: bool, seed:
         if not files:
             raise ConfluenceError("no Pepsi-1 files given and none found", default_pepsi_dir())
         names = [a.strip() for a in algos.split(",") if a.strip()]
-        table, _ = benchmark(files, every, noise, seed, names, out, plots=not no_plots)
+        subsets = [[a.strip() for a in spec.split(",") if a.strip()] for spec in consensus_of]
+        table, _ = benchmark(files, every, noise, seed, names, out, plots=not no_plots, subsets=subsets)
     except ConfluenceError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(table, nl=False)

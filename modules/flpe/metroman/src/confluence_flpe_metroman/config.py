@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass
 
-from confluence_core.errors import ConfluenceError
+from confluence_core import envconfig
 
 #: Environment variables that override :class:`MetroManConfig` fields (the FLPE CLI builds
 #: the plug-in with no arguments, so run-wide settings reach it this way).
@@ -81,22 +79,4 @@ class MetroManConfig:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> MetroManConfig:
         """Defaults overridden by ``CONFLUENCE_METROMAN_<FIELD>`` variables (e.g. ``..._N_ITER``)."""
-        env = os.environ if environ is None else environ
-        updates: dict[str, Any] = {}  # field name -> int or float, by the field's type
-        for f in fields(cls):
-            key = ENV_PREFIX + f.name.upper()
-            raw = env.get(key)
-            if raw is not None and raw.strip():
-                if f.type in (bool, "bool"):
-                    if raw.strip().lower() not in ("0", "1", "true", "false"):
-                        raise ConfluenceError(f"{key}={raw!r} is not 0 or 1")
-                    updates[f.name] = raw.strip().lower() in ("1", "true")
-                    continue
-                try:
-                    updates[f.name] = int(raw) if f.type in (int, "int") else float(raw)
-                except ValueError:
-                    raise ConfluenceError(f"{key}={raw!r} is not a number") from None
-        try:
-            return replace(cls(), **updates)
-        except ValueError as exc:
-            raise ConfluenceError(f"{ENV_PREFIX}* settings: {exc}") from None
+        return envconfig.from_env(cls, ENV_PREFIX, environ)
