@@ -1,119 +1,245 @@
-"""Mean-flow priors without a model or a gauge, scored on the eight Pepsi-1 rivers.
+"""Mean-flow priors without a model or a gauge: every candidate on Pepsi-1, the demo world and the Kobuk.
 
-For a run with no SoS model priors (e.g. ``confluence run --source hydrocron``)
-datagen derives the mean-flow prior from the SWOT observations themselves
-(:func:`confluence_datagen.hydrocron.mean_flow_prior`).  This script compares
-the candidate relations, each a published one with no parameter fitted here:
+For a run with no SoS (``confluence run --source hydrocron`` or a folder of
+Hydrocron answers) datagen's stand-in SoS takes its mean flow from the SWOT
+observations alone (:mod:`confluence_datagen.hydrocron.prior`).  This script
+scores each candidate, all published relations with no parameter fitted here
+(formulas and citations in that module's docstring), on three data sets:
 
-* ``width``: ``Q = (W50 / 7.2)^2``, Moody & Troutman (2002) ``W = 7.2 Q^0.50``
-  inverted (doi:10.1002/esp.403).
-  This is what datagen implements (evaluated through its own function).
-* ``manning_mtD``: Manning's equation ``Q = W D^(5/3) S^(1/2) / n`` (wide
-  channel, hydraulic radius = mean depth D) with the Moody & Troutman mean
-  depth ``D = 0.27 Q^0.39`` at the width-implied flow ``(W / 7.2)^2`` and
-  ``n`` from Chow (1959, Open-Channel Hydraulics, table 5-6): 0.030 for
-  natural streams over 30 m wide, else 0.035 (the hats of the priors step).
-* ``manning_solved``: the same Manning equation solved for Q with
-  ``D = 0.27 Q^0.39``: ``Q = (0.27^(5/3) W S^(1/2) / n)^(1 / 0.35)``.
-* ``manning_mtV``: continuity ``Q = W D V`` with the Moody & Troutman mean
-  velocity ``V = 0.52 Q^0.12`` at the width-implied flow and the depth that
-  Manning gives for that velocity, ``D = (V n / S^(1/2))^(3/2)``.
+* **pepsi**: the eight Pepsi-1 rivers (Durand et al. 2016, doi:10.1002/2015WR018434),
+  each reach fit for use (``gdrch``): daily ``W``, ``S`` (no quality flag), true
+  ``Q``; the chain is the river's good reaches in order.
+* **demo**: the demo world (``confluence demo DIR``; generated into a temporary
+  folder unless a folder is given): the Reach granules' ``width``, ``slope2``,
+  ``reach_q`` per river reach (type 1), SWORD ``n_chan_mod``, true mean flow
+  from ``truth/truth.nc``; chain from the id order, as a run without SWORD assumes.
+* **kobuk**: the five real Kobuk reaches (Hydrocron answers, read by datagen's
+  own checker); truth = the mean of USGS 15744500 (Kobuk R nr Kiana) daily flow
+  over the SWOT period (first to last observed day); chain from the id order.
 
-Per Pepsi-1 river (Durand et al. 2016, doi:10.1002/2015WR018434), for each
-reach fit for use (``gdrch``): ``W50``, ``S50`` = medians over the daily
-``Reach_Timeseries``; ratio = prior / mean of the true ``Q`` of that reach;
-the river's ratio is the geometric mean over its reaches.  ``QWBM`` (the
-water-balance model prior of the challenge) is shown as QWBM / the mean true
-Q of the good reaches.  The pick is the candidate with the smallest median
-|ln ratio| over the rivers.  The Kobuk (or any gauge the workflow validates
-against) plays no part in this choice.
+Candidates (``+chain``: the median over the river reaches within 2 reaches
+along a junction-free chain, continuity):
 
-    .venv/bin/python bench/noprior_eval.py [PEPSI1_DIR]
+* ``width_w50``: ``(W50 / 7.2)^2``, Moody & Troutman (2002) at the median width
+  of the good passes: the former prior.
+* ``width_w25``, ``width_w10``: the same at the 25th / 10th percentile width
+  (per channel when SWORD gives ``n_chan_mod``).
+* ``manning_mtD``, ``manning_solved``, ``manning_mtV``: Manning's equation with
+  Chow's n and the Moody & Troutman depth / velocity (at the 10th percentile width).
+
+Score: ``|ln(prior / true mean flow)|`` per reach; per data set the median and
+the worst; the pick is the candidate with the smallest worst case over the three
+data sets (then the smallest median).  ``sd_ln`` (the stated uncertainty, the
+spread of the candidates) is checked for coverage: the share of reaches with
+``|ln ratio| <= sd_ln`` and ``<= 2 sd_ln``.  Nothing here is fitted: the
+Kobuk gauge and the Pepsi truth only score.
+
+    .venv/bin/python bench/noprior_eval.py [--pepsi DIR] [--demo DIR] [--kobuk DIR]
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import netCDF4
 import numpy as np
-from confluence_datagen.hydrocron import mean_flow_prior
+import pandas as pd
+from confluence_core import ids, ncio, riversp
+from confluence_core.network import RiverNetwork
+from confluence_datagen.hydrocron import collect, folder_reaches
+from confluence_datagen.hydrocron import prior as hp
 
-PEPSI = Path(__file__).resolve().parents[2] / "shared" / "data" / "pepsi1"
-#: Moody & Troutman (2002) at mean flow: W = 7.2 Q^0.50, D = 0.27 Q^0.39, V = 0.52 Q^0.12 (m, m/s, m3/s).
-MT_W, MT_WB, MT_D, MT_DF, MT_V, MT_VM = 7.2, 0.50, 0.27, 0.39, 0.52, 0.12
-
-
-def chow_n(w: np.ndarray) -> np.ndarray:
-    """Typical Manning's n of a natural channel of top width ``w`` (m): Chow (1959) table 5-6."""
-    return np.where(w >= 30.0, 0.030, 0.035)
-
-
-def width_only(w: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """The implemented prior, reach by reach."""
-    return np.array([mean_flow_prior(np.array([x])) for x in np.ravel(w)])
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+BASE = ("width_w50", "width_w25", "width_w10", "manning_mtD", "manning_solved", "manning_mtV")
+CHAINED = ("width_w50", "width_w25", "width_w10")
+PICKED = f"{hp.PRIOR}+chain"
 
 
-def manning_mt_depth(w: np.ndarray, s: np.ndarray) -> np.ndarray:
-    depth = MT_D * ((w / MT_W) ** (1.0 / MT_WB)) ** MT_DF
-    return w * depth ** (5.0 / 3.0) * np.sqrt(s) / chow_n(w)
+@dataclass
+class DataSet:
+    """Reaches of one data set: inputs, truth, chain windows, which reaches are scored."""
+
+    name: str
+    group: list[str]
+    reach_id: list[int]
+    candidates: list[dict[str, float]]
+    true_q: np.ndarray
+    windows: list[list[int]]
+    river: np.ndarray  # type-1 reaches: scored and lending their estimate to neighbours
 
 
-def manning_solved(w: np.ndarray, s: np.ndarray) -> np.ndarray:
-    k = MT_D ** (5.0 / 3.0) * w * np.sqrt(s) / chow_n(w)
-    return k ** (1.0 / (1.0 - 5.0 / 3.0 * MT_DF))
+def _line_windows(groups: list[str]) -> list[list[int]]:
+    """Windows of chains made of consecutive entries of the same group."""
+    n = len(groups)
+    up = np.array([[i + 1] if i + 1 < n and groups[i + 1] == groups[i] else [-1] for i in range(n)])
+    dn = np.array([[i - 1] if i > 0 and groups[i - 1] == groups[i] else [-1] for i in range(n)])
+    return hp.chain_windows(up, dn)
 
 
-def manning_mt_velocity(w: np.ndarray, s: np.ndarray) -> np.ndarray:
-    v = MT_V * ((w / MT_W) ** (1.0 / MT_WB)) ** MT_VM
-    depth = (v * chow_n(w) / np.sqrt(s)) ** 1.5
-    return w * depth * v
+def pepsi(folder: Path) -> DataSet:
+    groups, rids, cands, truth = [], [], [], []
+    for path in sorted(folder.glob("*.nc")):
+        with netCDF4.Dataset(path) as ds:
+            ds.set_auto_mask(False)
+            rt = ds["Reach_Timeseries"]
+            w, s, q = (np.asarray(rt[v][:], dtype=np.float64) for v in ("W", "S", "Q"))
+            good = np.asarray(ds["River_Info/gdrch"][:]).astype(int).ravel() - 1
+        for j in good:
+            groups.append(path.stem)
+            rids.append(int(j) + 1)
+            cands.append(hp.candidate_priors(w[:, j], s[:, j]))
+            truth.append(float(np.nanmean(q[:, j])))
+    if not groups:
+        raise SystemExit(f"no Pepsi-1 files in {folder}")
+    return DataSet("pepsi", groups, rids, cands, np.array(truth), _line_windows(groups),
+                   np.ones(len(groups), bool))
 
 
-CANDIDATES = {
-    "width": width_only,
-    "manning_mtD": manning_mt_depth,
-    "manning_solved": manning_solved,
-    "manning_mtV": manning_mt_velocity,
-}
+def demo(folder: Path | None) -> DataSet:
+    if folder is None:
+        from confluence_demo import generate
+
+        with tempfile.TemporaryDirectory(prefix="noprior-demo-") as tmp:
+            generate(Path(tmp), kind="demo")
+            return demo(Path(tmp))
+    with netCDF4.Dataset(folder / "truth" / "truth.nc") as ds:
+        rid = np.asarray(ds["reaches/reach_id"][:], dtype=np.int64)
+        mean_q = np.asarray(ds["reaches/mean_q"][:], dtype=np.float64)
+    cols = ("reach_id", "width", "slope2", "reach_q")
+    frames = []
+    for z in sorted((folder / "granules").glob("*_Reach_*.zip")):
+        data, _ = riversp.read_granule(z, columns=list(cols))
+        frames.append(pd.DataFrame({c: np.asarray(data[c]) for c in cols}))
+    obs = pd.concat(frames, ignore_index=True)
+    obs = obs.mask(obs <= -1e11)
+    n_chan: dict[int, float] = {}
+    for sw in sorted((folder / "sword").glob("*_sword_v*.nc")):
+        with ncio.open_dataset(sw) as ds:
+            r = np.asarray(ds["reaches/reach_id"][:], dtype=np.int64)
+            nc = ncio.read_float(ds["reaches"], "n_chan_mod")
+            n_chan.update(zip(r.tolist(), (np.ones(r.size) if nc is None else nc).tolist(), strict=True))
+    net = RiverNetwork.from_id_order(rid)
+    order = {int(r): i for i, r in enumerate(net.reach_id)}
+    cands: list[dict[str, float]] = [{}] * net.n
+    for r in rid.tolist():
+        o = obs[obs.reach_id == r]
+        cands[order[r]] = hp.candidate_priors(o.width.to_numpy(float), o.slope2.to_numpy(float),
+                                              o.reach_q.to_numpy(float), n_chan.get(r, 1.0))
+    truth = np.array([mean_q[rid == r][0] for r in net.reach_id])
+    river = np.array([ids.is_river(int(r)) for r in net.reach_id])
+    return DataSet("demo", [str(r)[:6] for r in net.reach_id], net.reach_id.tolist(), cands, truth,
+                   hp.chain_windows(net.up_index(), net.dn_index()), river)
 
 
-def river_ratios(path: Path) -> dict[str, float]:
-    """Prior / true mean Q for each candidate and for QWBM on one Pepsi-1 river."""
-    with netCDF4.Dataset(path) as ds:
-        ds.set_auto_mask(False)
-        rt, info = ds["Reach_Timeseries"], ds["River_Info"]
-        w, s, q = (np.asarray(rt[v][:], dtype=np.float64) for v in ("W", "S", "Q"))
-        good = np.asarray(info["gdrch"][:]).astype(int).ravel() - 1
-        qwbm = float(np.ravel(info["QWBM"][:])[0])
-    w50 = np.nanmedian(w[:, good], axis=0)
-    s50 = np.nanmedian(s[:, good], axis=0)
-    qtrue = np.nanmean(q[:, good], axis=0)
-    out = {name: float(np.exp(np.mean(np.log(f(w50, s50) / qtrue)))) for name, f in CANDIDATES.items()}
-    out["QWBM"] = qwbm / float(np.mean(qtrue))
-    out["true_Q"] = float(np.mean(qtrue))
+def kobuk(folder: Path) -> DataSet:
+    saved = folder_reaches(folder / "reaches")
+    records, failed = collect(sorted(saved), folder / "reaches", None, "", "")
+    if failed or not records:
+        raise SystemExit(f"Kobuk answers unusable: {failed or 'none found'}")
+    net = RiverNetwork.from_id_order(records)
+    cands = []
+    days = []
+    for r in net.reach_id.tolist():
+        rec = records[r]
+        slope = rec.columns.get("slope2", rec.columns.get("slope"))
+        cands.append(hp.candidate_priors(rec.width, slope, rec.reach_q))
+        days.append(rec.time[np.isfinite(rec.time)])
+    t = np.concatenate(days)
+    first, last = (pd.Timestamp("2000-01-01") + pd.to_timedelta(x, unit="s") for x in (t.min(), t.max()))
+    gauge = pd.read_csv(folder / "usgs_15744500_daily.csv", dtype={"time_local": str})
+    day = pd.to_datetime(gauge.time_local)
+    # the gauge days are Alaska local days (UTC-9)
+    sel = (day >= (first - pd.Timedelta(hours=9)).normalize()) & (day <= (last - pd.Timedelta(hours=9)).normalize())
+    q = float(gauge.q_cms[sel].mean())
+    print(f"Kobuk truth: USGS 15744500 mean {q:.0f} m3/s over {int(sel.sum())} days "
+          f"{day[sel].min():%Y-%m-%d} .. {day[sel].max():%Y-%m-%d} (whole file: {gauge.q_cms.mean():.0f})")
+    return DataSet("kobuk", ["Kobuk"] * net.n, net.reach_id.tolist(), cands, np.full(net.n, q),
+                   hp.chain_windows(net.up_index(), net.dn_index()), np.ones(net.n, bool))
+
+
+def estimates(ds: DataSet) -> dict[str, np.ndarray]:
+    """Every candidate's prior per reach, with and without the chain median; and the picked prior's sd."""
+    out = {k: np.array([c[k] for c in ds.candidates]) for k in BASE}
+    for k in CHAINED:
+        out[f"{k}+chain"] = hp.chain_median(out[k], ds.windows, ds.river)
+    q, sd = hp.mean_flow_priors(ds.candidates, ds.windows, ds.river)
+    assert np.allclose(q, out[PICKED], equal_nan=True)  # the script scores datagen's own function
+    out["sd_ln"] = sd
     return out
 
 
-def main(folder: Path = PEPSI) -> str:
-    files = sorted(folder.glob("*.nc"))
-    if not files:
-        raise SystemExit(f"no Pepsi-1 files in {folder}")
-    names = [*CANDIDATES, "QWBM"]
-    rows = {f.stem: river_ratios(f) for f in files}
-    lines = ["| river | true mean Q (m3/s) | " + " | ".join(f"{n} / true" for n in names) + " |",
-             "|---|---:|" + "---:|" * len(names)]
-    for river, r in rows.items():
-        lines.append(f"| {river} | {r['true_Q']:.0f} | " + " | ".join(f"{r[n]:.2f}" for n in names) + " |")
-    med = {n: float(np.median([abs(np.log(r[n])) for r in rows.values()])) for n in names}
-    lines.append("| median abs(ln ratio) | | " + " | ".join(f"{med[n]:.2f}" for n in names) + " |")
-    lines.append("| median ratio | | " + " | ".join(
-        f"{np.exp(np.median([np.log(r[n]) for r in rows.values()])):.2f}" for n in names) + " |")
-    best = min(CANDIDATES, key=med.get)
-    lines.append(f"\npick (smallest median |ln ratio| among the candidates): {best}")
+def score(ds: DataSet, est: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+    out = {}
+    for k, v in est.items():
+        if k == "sd_ln":
+            continue
+        err = np.abs(np.log(v[ds.river] / ds.true_q[ds.river]))
+        out[k] = (float(np.nanmedian(err)), float(np.nanmax(err)) if np.isfinite(err).all() else float("inf"))
+    return out
+
+
+def main(argv: list[str] | None = None) -> str:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pepsi", type=Path, default=SHARED / "pepsi1")
+    ap.add_argument("--demo", type=Path, default=None, help="a demo world folder (default: generate one)")
+    ap.add_argument("--kobuk", type=Path, default=SHARED / "real_swot_kobuk")
+    args = ap.parse_args(argv)
+    sets = [pepsi(args.pepsi), demo(args.demo), kobuk(args.kobuk)]
+    ests = {ds.name: estimates(ds) for ds in sets}
+    scores = {ds.name: score(ds, ests[ds.name]) for ds in sets}
+    names = list(scores["pepsi"])
+    lines = ["| candidate | " + " | ".join(f"{ds.name} ({int(ds.river.sum())}) median / worst" for ds in sets)
+             + " | worst of all |", "|---|" + "---:|" * (len(sets) + 1)]
+    worst = {k: max(scores[ds.name][k][1] for ds in sets) for k in names}
+    for k in names:
+        cells = " | ".join(f"{scores[ds.name][k][0]:.2f} / {scores[ds.name][k][1]:.2f}" for ds in sets)
+        lines.append(f"| {k} | {cells} | {worst[k]:.2f} |")
+    best = min(names, key=lambda k: (round(worst[k], 2), np.median([scores[d.name][k][0] for d in sets])))
+    lines.append(f"\n|ln(prior / true mean flow)| per river reach (type 1); (n) reaches scored. "
+                 f"Pick by the worst case over the data sets: {best} (implemented: {PICKED})")
+    lines.append("\nStated uncertainty sd_ln of the implemented prior (sqrt(ln 2) and the spread of the candidates):")
+    lines.append("| data set | median sd_ln | share with abs(ln ratio) <= sd_ln | <= 2 sd_ln |")
+    lines.append("|---|---:|---:|---:|")
+    for ds in sets:
+        e = ests[ds.name]
+        err = np.abs(np.log(e[PICKED] / ds.true_q))[ds.river]
+        sd = e["sd_ln"][ds.river]
+        share1, share2 = np.mean(err <= sd), np.mean(err <= 2 * sd)
+        lines.append(f"| {ds.name} | {np.nanmedian(sd):.2f} | {share1:.2f} | {share2:.2f} |")
+    lines.append("\nPer river / reach, prior / true (implemented prior; former prior width_w50; "
+                 "Pepsi QWBM for reference):")
+    lines.append(f"| data set | river | true mean Q | {PICKED} / true | sd_ln | width_w50 / true |")
+    lines.append("|---|---|---:|---:|---:|---:|")
+    for ds in sets:
+        e = ests[ds.name]
+        frame = pd.DataFrame({"g": ds.group, "r": ds.reach_id, "t": ds.true_q, "p": e[PICKED], "o": e["width_w50"],
+                              "sd": e["sd_ln"], "river": ds.river})
+        frame = frame[frame.river]
+        key: Callable[[pd.DataFrame], object] = (lambda f: f.g) if ds.name != "kobuk" else (lambda f: f.r)
+        for name, f in frame.groupby(key(frame), sort=False):
+            gm = float(np.exp(np.mean(np.log(f.p / f.t))))
+            go = float(np.exp(np.mean(np.log(f.o / f.t))))
+            lines.append(f"| {ds.name} | {name} | {f.t.mean():.0f} | {gm:.2f} | {f.sd.median():.2f} | {go:.2f} |")
+    lines.append(_qwbm(args.pepsi))
     return "\n".join(lines)
 
 
+def _qwbm(folder: Path) -> str:
+    ratios = []
+    for path in sorted(folder.glob("*.nc")):
+        with netCDF4.Dataset(path) as ds:
+            ds.set_auto_mask(False)
+            good = np.asarray(ds["River_Info/gdrch"][:]).astype(int).ravel() - 1
+            q = np.asarray(ds["Reach_Timeseries/Q"][:], dtype=np.float64)[:, good]
+            ratios.append(float(np.ravel(ds["River_Info/QWBM"][:])[0]) / float(np.nanmean(q)))
+    err = np.abs(np.log(ratios))
+    return (f"\nFor reference, the Pepsi-1 water-balance-model prior QWBM / true (per river): median |ln| "
+            f"{np.median(err):.2f}, worst {np.max(err):.2f}.")
+
+
 if __name__ == "__main__":
-    print(main(Path(sys.argv[1]) if len(sys.argv) > 1 else PEPSI))
+    print(main())

@@ -140,6 +140,12 @@ def test_a_seventh_algorithm_is_one_folder_and_one_row(tmp_path: Path) -> None:
     rivers = [r for r in reaches if r.endswith("1")]
     assert sorted(p.name for p in (run / "flpe" / "dummy").glob("*_dummy.nc")) == sorted(
         f"{r}_dummy.nc" for r in rivers)
+    summary = json.loads((run / "run.json").read_text())["steps"]["dummy"]["reaches"]
+    assert summary["reaches"] == len(reaches) and summary["valid"] + summary["flagged"] == len(rivers)
+    assert summary["missing"] == len(reaches) - len(rivers)  # not rivers: no file
+    prediag = json.loads((run / "run.json").read_text())["steps"]["prediagnostics"]["summary"]  # filters counted
+    assert prediag["files"] == len(reaches) and prediag["reach"]["observations"] > 0
+    assert prediag["reach"]["kept"] + prediag["reach"]["removed"] == prediag["reach"]["observations"]
 
     contributing = set()
     for r in rivers:

@@ -128,3 +128,48 @@ def test_flpe_outputs_read_the_reference_files(shared_data):
     cons = flpe.read_result(flpe.consensus(), root, 74223700011)
     assert cons is not None and cons.q.shape == (55,)
     assert {s.offline for s in flpe.algorithms().values()} >= {"metro", "bam", "hivdi", "momma", "sads"}
+
+
+def test_flpe_summary_counts_valid_flagged_and_missing_reaches(shared_data, tmp_path):
+    """What run.json records per FLPE step: a reference file (valid), a flagged copy, a missing reach."""
+    import shutil
+
+    from confluence_core import flpe
+
+    spec = flpe.algorithms()["momma"]
+    root = tmp_path / "flpe"
+    (root / "momma").mkdir(parents=True)
+    shutil.copy(shared_data / "reference_outputs" / "flpe" / "momma" / "77449100071_momma.nc", root / "momma")
+    for rid in (77449100081, 77449100091):
+        flagged = root / "momma" / f"{rid}_momma.nc"
+        shutil.copy(root / "momma" / "77449100071_momma.nc", flagged)
+        with netCDF4.Dataset(flagged, "a") as ds:
+            ds.valid = np.int32(0)
+            ds.reason = f"reach {rid}: 2 valid observations, momma needs 3"
+    got = flpe.summarise(spec, root, [77449100071, 77449100081, 77449100091, 77449100101])
+    assert got == {"reaches": 4, "valid": 1, "flagged": 2, "missing": 1, "unreadable": 0,
+                   "reasons": {"reach {reach}: 2 valid observations, momma needs 3": 2}}
+    assert flpe.read_result(spec, root, 77449100081).reason.endswith("momma needs 3")
+
+
+def test_sum_counts_adds_numbers_and_skips_ids_and_text():
+    from confluence_core.jsonio import sum_counts
+
+    a = {"reach_id": 11, "reach": {"removed_by": {"ice": 3, "dark": 1}, "kept": 10}, "updated": True, "note": "x"}
+    b = {"reach_id": 21, "reach": {"removed_by": {"ice": 2, "slope": 4}, "kept": 5.5}, "updated": False}
+    assert sum_counts([a, b]) == {"reach": {"removed_by": {"ice": 5, "dark": 1, "slope": 4}, "kept": 15.5}}
+    assert sum_counts([]) == {}
+
+
+def test_a_row_summary_must_be_a_json_pattern_in_a_volume(tmp_path):
+    from confluence_core import workflow
+
+    table = workflow.packaged_text().replace(
+        'summary = "diagnostics:prediagnostics/{reach_id}_prediagnostics.json"',
+        'summary = "attic:prediagnostics/{reach_id}.txt"')
+    path = tmp_path / "workflow.toml"
+    path.write_text(table)
+    with pytest.raises(ConfluenceError, match="summary 'attic:prediagnostics/"):
+        workflow.load(path)
+    step = workflow.packaged().step("prediagnostics")
+    assert step.summary is not None and step.summary.volume == "diagnostics"

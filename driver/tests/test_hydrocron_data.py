@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 from confluence_core.errors import ConfluenceError, InputError
-from confluence_driver.data import GAUGES_FILE, is_hydrocron_folder, run_environment, write_gauges
+from confluence_driver.data import (
+    GAUGES_FILE,
+    PRIOR_CSV_DIR,
+    is_hydrocron_folder,
+    run_environment,
+    write_gauges,
+)
 from confluence_driver.runner import RunFolder
 
 
@@ -59,3 +65,28 @@ def test_plain_gauge_csv(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="line 2: date 'June 1' is not YYYY-MM-DD"):
         write_gauges(src, tmp_path / "out.csv", {}, [])
     assert not (tmp_path / "out2.csv").exists()
+
+
+def test_prior_csv_is_copied_and_passed_never_the_gauges(tmp_path: Path, kobuk: Path) -> None:
+    folder = RunFolder(tmp_path / "run")
+    folder.create()
+    prior = tmp_path / "my_priors.csv"
+    prior.write_bytes(b"reach_id,mean_q,sd_ln\r\n81320300011,500,0.4\r\n")
+    gauges = str(kobuk / "usgs_15744500_daily.csv")
+    env, note = run_environment(folder, str(kobuk / "reaches"), None, gauges, (), -9.0, str(prior))
+    assert env["CONFLUENCE_PRIOR_CSV"] == f"{PRIOR_CSV_DIR}/my_priors.csv"
+    assert (folder.volume("input") / PRIOR_CSV_DIR / "my_priors.csv").read_bytes() == prior.read_bytes()
+    assert env["CONFLUENCE_GAUGES"] == GAUGES_FILE and "prior CSV" in note
+    # the gauges alone give no prior CSV, and the gauge file is refused as one
+    env, _ = run_environment(folder, str(kobuk / "reaches"), None, gauges, (), -9.0)
+    assert "CONFLUENCE_PRIOR_CSV" not in env
+    with pytest.raises(ConfluenceError, match="validation gauges are never priors"):
+        run_environment(folder, str(kobuk / "reaches"), None, gauges, (), -9.0, gauges)
+
+
+def test_run_has_the_prior_csv_option() -> None:
+    from click.testing import CliRunner
+    from confluence_driver.cli import main
+
+    res = CliRunner().invoke(main, ["run", "--help"])
+    assert res.exit_code == 0 and "--prior-csv" in res.output

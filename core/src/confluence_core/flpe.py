@@ -12,8 +12,10 @@ an algorithm is its plug-in and one table row, and no change to them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import netCDF4
 import numpy as np
@@ -27,7 +29,8 @@ FlpeOutput = workflow.FlpeContract
 
 @dataclass
 class FlpeReachResult:
-    """One algorithm's results for one reach; NaN where missing. ``valid`` from the file attribute."""
+    """One algorithm's results for one reach; NaN where missing. ``valid`` and ``reason`` from the
+    file's attributes (``reason``: why a flagged reach has no estimate; "" when none is given)."""
 
     name: str
     reach_id: int
@@ -35,6 +38,7 @@ class FlpeReachResult:
     q_u: np.ndarray | None = None
     params: dict[str, float] = field(default_factory=dict)
     valid: bool = True
+    reason: str = ""
 
 
 def contract(step: workflow.Step) -> FlpeOutput:
@@ -121,6 +125,35 @@ def read_result(spec: FlpeOutput, flpe_root: Path, reach_id: int | str) -> FlpeR
         q_u = _read(ds, spec.q_u, rid) if spec.q_u else None
         params = {key: _param(ds, paths, rid) for key, paths in spec.params.items()}
         valid = int(np.ravel(ds.getncattr("valid"))[0]) != 0 if "valid" in ds.ncattrs() else True
+        reason = str(ds.getncattr("reason")) if "reason" in ds.ncattrs() else ""
     q = np.atleast_1d(np.asarray(q, dtype=np.float64))
     q = np.where(q < -1e10, np.nan, q)
-    return FlpeReachResult(spec.name, rid, q, None if q_u is None else np.atleast_1d(q_u), params, valid)
+    return FlpeReachResult(spec.name, rid, q, None if q_u is None else np.atleast_1d(q_u), params, valid, reason)
+
+
+def summarise(spec: FlpeOutput, flpe_root: Path, reach_ids: Sequence[int | str]) -> dict[str, Any]:
+    """Counts of one algorithm's outputs over ``reach_ids`` for the run record (``run.json``).
+
+    Returns ``{"reaches", "valid", "flagged", "missing", "unreadable", "reasons"}``: ``valid`` reaches
+    with an estimate, ``flagged`` ones written with ``valid = 0`` (``reasons``: reason -> count, the
+    reach id in a reason replaced by ``{reach}`` so that equal reasons group), ``missing`` with no
+    file (e.g. a reach that is not a river), ``unreadable`` files.
+    """
+    out: dict[str, Any] = {"reaches": len(reach_ids), "valid": 0, "flagged": 0, "missing": 0, "unreadable": 0}
+    reasons: dict[str, int] = {}
+    for rid in reach_ids:
+        try:
+            res = read_result(spec, flpe_root, rid)
+        except ConfluenceError:
+            out["unreadable"] += 1
+            continue
+        if res is None:
+            out["missing"] += 1
+        elif res.valid:
+            out["valid"] += 1
+        else:
+            out["flagged"] += 1
+            why = (res.reason or "no reason given").replace(str(int(rid)), "{reach}")
+            reasons[why] = reasons.get(why, 0) + 1
+    out["reasons"] = dict(sorted(reasons.items(), key=lambda kv: -kv[1]))
+    return out

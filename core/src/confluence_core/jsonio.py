@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +34,22 @@ def _default(obj: Any) -> Any:
     if hasattr(obj, "tolist"):
         return obj.tolist()
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def sum_counts(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Sum the numbers of several JSON records key by key (nested mappings summed recursively).
+
+    Integers and floats are added (booleans, strings and identifiers, keys ending in ``id``, are
+    left out), so per-child count files
+    (e.g. ``{"reach": {"removed_by": {"ice_clim_f": 3}, "kept": 12}}``) give run totals.
+    """
+    total: dict[str, Any] = {}
+    for rec in records:
+        for key, value in rec.items():
+            if isinstance(value, bool | str) or value is None or key.endswith("id"):
+                continue
+            if isinstance(value, Mapping):
+                total[key] = sum_counts([total.get(key, {}), value])
+            elif isinstance(value, int | float):
+                total[key] = total.get(key, 0) + value
+    return total

@@ -153,6 +153,7 @@ class Step:
     local: str = "run"
     status: str = "ready"
     flpe: FlpeContract | None = None
+    summary: Output | None = None
 
     @property
     def ready(self) -> bool:
@@ -353,6 +354,12 @@ def _step(row: dict[str, Any], res: dict[str, Resource], volumes: Mapping[str, s
         local=row.get("local", "run"),
         status=row.get("status", "ready"),
     )
+    if "summary" in row:
+        summary = Output.parse(str(row["summary"]))
+        if ":" not in str(row["summary"]) or summary.volume not in volumes or not summary.pattern.endswith(".json"):
+            problems.append(f"summary {row['summary']!r} is not '<volume>:<pattern>.json'")
+        else:
+            step = replace(step, summary=summary)
     if "flpe" in row:
         contract = _contract(step.name, row["flpe"], outputs)
         if isinstance(contract, str):

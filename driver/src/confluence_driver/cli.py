@@ -99,7 +99,12 @@ def _reaches(values: tuple[str, ...]) -> set[str] | None:
               help="Folder of RiverSP granule zips or of Hydrocron {reach_id}.csv answers, or 'hydrocron' "
                    "(the live API; needs --reach-ids) (default: the built-in demo world).")
 @click.option("--sword", type=click.Path(exists=True), help="SWORD file or folder (default: found in --source).")
-@click.option("--sos", type=click.Path(exists=True), help="SoS priors file or folder (default: found in --source).")
+@click.option("--sos", help="SoS priors file or folder (default: found in --source), or 'podaac': the published SoS "
+                           "(PO.DAAC, SWOT_L4_HR_DAWG_SOS_DISCHARGE_V3) of the run's continents, downloaded with your "
+                           "Earthdata Login (EARTHDATA_USERNAME/PASSWORD, EARTHDATA_TOKEN or ~/.netrc) and cached in "
+                           "$CONFLUENCE_CACHE/sos (default ~/.cache/confluence/sos).")
+@click.option("--sos-branch", type=click.Choice(["unconstrained", "constrained"]), default="unconstrained",
+              show_default=True, help="--sos podaac: the SoS branch (constrained: gauge-constrained priors).")
 @click.option("--previous", type=click.Path(exists=True, file_okay=False),
               help="An earlier run folder that postdiagnostics compares this run with.")
 @click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Extra environment for every job.")
@@ -113,12 +118,16 @@ def _reaches(values: tuple[str, ...]) -> set[str] | None:
               help="Reaches of a gauge file without reach_id (default: every reach of the run).")
 @click.option("--utc-offset", type=click.FloatRange(-14.0, 14.0), default=None,
               help="Gauge local time minus UTC, hours (Alaska: -9): gauge days are local days.")
+@click.option("--prior-csv", type=click.Path(exists=True, dir_okay=False),
+              help="Mean-flow priors you trust, CSV reach_id,mean_q[,sd_ln] (m3/s; sd of ln Q): written into "
+                   "the SoS for those reaches by the priors step.")
 def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, ...], start: str | None,
         until: str | None, reaches: tuple[str, ...], force: bool, dry_run: bool, source: str | None,
         sword: str | None, sos: str | None, previous: str | None, env_pairs: tuple[str, ...],
         workflow_file: str | None, config_file: str | None = None, resume: str | None = None,
         lists: str | None = None, records: str | None = None, reach_ids: tuple[str, ...] = (),
-        gauges: str | None = None, gauge_reaches: tuple[str, ...] = (), utc_offset: float | None = None) -> None:
+        gauges: str | None = None, gauge_reaches: tuple[str, ...] = (), utc_offset: float | None = None,
+        prior_csv: str | None = None, sos_branch: str = "unconstrained") -> None:
     """Run the workflow (with no data given, on the built-in demo world)."""
     from .engines import select_engine
 
@@ -140,9 +149,10 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
         folder.create()
         if source and source.lower() != HYDROCRON and not Path(source).is_dir():
             raise ConfluenceError("--source: not a folder (nor 'hydrocron')", source)
-        note = prepare_data(folder, source, sword, sos, needs_data=workflow_file is None)
+        note = prepare_data(folder, source, sword, sos, needs_data=workflow_file is None,
+                            reach_ids=_reaches(reach_ids), sos_branch=sos_branch)
         data_env, gauge_note = run_environment(folder, source, _reaches(reach_ids), gauges, gauge_reaches,
-                                               utc_offset)
+                                               utc_offset, prior_csv)
         env = {**data_env, **env}
         note = "; ".join(n for n in (note, gauge_note) if n)
         if previous:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
+import os
+import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +20,13 @@ from .runner import RunFolder
 HYDROCRON = "hydrocron"
 #: The run's validation gauges, as the priors step reads them (relative to the input volume).
 GAUGES_FILE = "gauges/validation_gauges.csv"
+#: Folder (in the input volume) of the run's prior CSV, as the priors step reads it (``CONFLUENCE_PRIOR_CSV``).
+PRIOR_CSV_DIR = "priors"
+#: ``--sos`` value that downloads the published SoS priors from PO.DAAC (earthaccess).
+PODAAC = "podaac"
+#: A SoS priors file name, this project's or PO.DAAC's (``na_sword_v16_SOS_priors_unconstrained_....nc``,
+#: ``na_sword_v15_SOS_unconstrained_0001_..._priors.nc``): continent and SWORD version.
+_SOS_NAME = re.compile(r"^([a-z]{2})_sword_v(\d+)_SOS_.*priors.*\.nc$")
 #: ft3/s -> m3/s.
 CFS_TO_CMS = 0.3048**3
 
@@ -31,8 +42,58 @@ def _files(spec: str | None, root: Path | None, pattern: str, exclude: str | Non
     return _find(root, pattern, exclude) if root else []
 
 
+def sos_cache_dir() -> Path:
+    """Where downloaded SoS files are kept between runs: ``$CONFLUENCE_CACHE/sos`` or ``~/.cache/confluence/sos``."""
+    root = os.environ.get("CONFLUENCE_CACHE")
+    return (Path(root) if root else Path.home() / ".cache" / "confluence") / "sos"
+
+
+def stage_sos(folder: RunFolder, files: list[Path]) -> list[Path]:
+    """Copy SoS priors files into ``input/sos/`` under the name the workflow reads
+    (``{continent}_sword_v{N}_SOS_priors.nc``), checking each against the published SoS layout."""
+    from confluence_core.sos_podaac import check_layout
+
+    dest_dir = folder.volume("input") / "sos"
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    staged = []
+    for f in files:
+        problems = check_layout(f)
+        if problems:
+            raise InputError(f"not a SoS priors file in the published layout: {problems[0]}"
+                             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""), f)
+        m = _SOS_NAME.match(f.name)
+        dest = dest_dir / (f"{m.group(1)}_sword_v{m.group(2)}_SOS_priors.nc" if m else f.name)
+        if not dest.exists():
+            with atomic.atomic_path(dest) as tmp:
+                shutil.copyfile(f, tmp)
+        staged.append(dest)
+    return staged
+
+
+def fetch_podaac_sos(folder: RunFolder, reach_ids: list[str], branch: str) -> list[Path]:
+    """``--sos podaac``: the published SoS priors of every continent of ``reach_ids``, through the cache.
+
+    Records each download (collection, version, granule, checksum, URL) in ``run.json`` (key ``sos``).
+    """
+    from confluence_core.ids import continent_of
+    from confluence_core.sos_podaac import fetch_priors
+
+    if not reach_ids:
+        raise ConfluenceError("--sos podaac needs the run's reaches (a Hydrocron source folder or --reach-ids) "
+                              "to know which continents to download; for a granule source download the SoS "
+                              "once and give --sos FILE")
+    continents = sorted({continent_of(r) for r in reach_ids})
+    downloads = [fetch_priors(c, sos_cache_dir(), branch=branch) for c in continents]
+    record_path = folder.root / "run.json"
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    record["sos"] = [d.record() for d in downloads]
+    atomic.write_text(record_path, json.dumps(record, indent=1, default=str))
+    return stage_sos(folder, [d.path for d in downloads])
+
+
 def prepare_data(folder: RunFolder, source: str | None, sword: str | None, sos: str | None,
-                 needs_data: bool = True) -> str:
+                 needs_data: bool = True, reach_ids: set[str] | None = None, sos_branch: str = "unconstrained",
+                 ) -> str:
     """Link the source volume and stage SWORD/SoS; with no source, make the demo world.
 
     Returns a line to tell the user what data the run uses ("" when nothing changed).
@@ -40,16 +101,22 @@ def prepare_data(folder: RunFolder, source: str | None, sword: str | None, sos: 
     folder.write_continents()
     link = folder.volume("source")
     note = ""
+    podaac: list[Path] = []
+    if sos and sos.lower() == PODAAC:
+        podaac = fetch_podaac_sos(folder, hydrocron_reaches(source, reach_ids), sos_branch)
+        sos = None
+    elif sos and not Path(sos).exists():
+        raise InputError("--sos: no such file or folder (give a SoS priors file, a folder of them, or 'podaac')", sos)
     if source and source.lower() == HYDROCRON:
         folder.stage(_files(sword, None, "*_sword_v*.nc", exclude="SOS"), "sword")
-        folder.stage(_files(sos, None, "*_SOS_priors.nc"), "sos")
-        return "data: reach time series from the Hydrocron API (datagen fetches them)"
+        podaac += stage_sos(folder, _files(sos, None, "*_SOS_priors*.nc"))
+        return "data: reach time series from the Hydrocron API (datagen fetches them)" + _sos_note(podaac)
     if source and is_hydrocron_folder(Path(source)):
         root = Path(source)
         folder.link_source(root)
         swords = folder.stage(_files(sword, root, "*_sword_v*.nc", exclude="SOS"), "sword")
-        soses = folder.stage(_files(sos, root, "*_SOS_priors.nc"), "sos")
-        note = f"data: Hydrocron reach CSVs from {root}"
+        soses = podaac + stage_sos(folder, _files(sos, root, "*_SOS_priors*.nc"))
+        note = f"data: Hydrocron reach CSVs from {root}" + _sos_note(podaac)
         if not swords:
             note += "; no SWORD given (datagen writes a minimal one: topology from the id order)"
         if not soses:
@@ -77,12 +144,17 @@ def prepare_data(folder: RunFolder, source: str | None, sword: str | None, sos: 
     else:
         return ""
     swords = folder.stage(_files(sword, root, "*_sword_v*.nc", exclude="SOS"), "sword")
-    soses = folder.stage(_files(sos, root, "*_SOS_priors.nc"), "sos")
+    soses = podaac + stage_sos(folder, _files(sos, root, "*_SOS_priors*.nc"))
+    note += _sos_note(podaac)
     if source and not swords:
         note += "; no SWORD file found (reaches and topology come from the granules)"
     if source and not soses:
         note += "; no SoS file found (steps that need priors will say so)"
     return note
+
+
+def _sos_note(podaac: list[Path]) -> str:
+    return f"; SoS priors from PO.DAAC: {', '.join(p.name for p in podaac)} (run.json: sos)" if podaac else ""
 
 
 # ------------------------------------------------------------------------------------ Hydrocron runs
@@ -105,14 +177,18 @@ def hydrocron_reaches(source: str | None, reach_ids: set[str] | None) -> list[st
 
 
 def run_environment(folder: RunFolder, source: str | None, reach_ids: set[str] | None, gauges: str | None,
-                    gauge_reaches: tuple[str, ...], utc_offset: float | None) -> tuple[dict[str, str], str]:
+                    gauge_reaches: tuple[str, ...], utc_offset: float | None,
+                    prior_csv: str | None = None) -> tuple[dict[str, str], str]:
     """Environment for every job of a Hydrocron / gauge run, and a note for the user.
 
     - ``--source hydrocron``: ``CONFLUENCE_SOURCE=hydrocron`` and ``CONFLUENCE_REACH_IDS`` (required);
     - ``--reach-ids`` with a folder: datagen keeps only these reaches;
     - ``--gauges FILE``: converted to the priors CSV (``input/gauges/validation_gauges.csv``) as
       validation gauges (CAL 0, never priors) and passed as ``CONFLUENCE_GAUGES``;
-    - ``--utc-offset``: ``CONFLUENCE_GAUGE_UTC_OFFSET`` for validation.
+    - ``--utc-offset``: ``CONFLUENCE_GAUGE_UTC_OFFSET`` for validation;
+    - ``--prior-csv FILE``: the user's ``reach_id,mean_q[,sd_ln]`` copied as is to
+      ``input/priors/{name}`` and passed as ``CONFLUENCE_PRIOR_CSV`` (the priors step checks it and
+      writes it into the SoS); never the ``--gauges`` file.
     """
     env: dict[str, str] = {}
     notes: list[str] = []
@@ -134,6 +210,18 @@ def run_environment(folder: RunFolder, source: str | None, reach_ids: set[str] |
         raise ConfluenceError("--gauge-reaches needs --gauges FILE")
     if utc_offset is not None:
         env["CONFLUENCE_GAUGE_UTC_OFFSET"] = f"{utc_offset:g}"
+    if prior_csv:
+        src = Path(prior_csv)
+        if gauges and src.resolve() == Path(gauges).resolve():
+            raise ConfluenceError("--prior-csv is the --gauges file: validation gauges are never priors", src)
+        rel = f"{PRIOR_CSV_DIR}/{src.name}"
+        try:
+            atomic.write_bytes(folder.volume("input") / rel, src.read_bytes())
+        except OSError as exc:
+            raise InputError(f"cannot read the prior CSV ({exc.strerror or exc})", src) from None
+        env["CONFLUENCE_PRIOR_CSV"] = rel
+        notes.append(f"prior CSV: mean flows of the reaches it lists from {src} (the priors step writes them "
+                     "into the SoS)")
     return env, "; ".join(notes)
 
 

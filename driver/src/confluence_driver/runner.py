@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -14,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from confluence_core import flpe as flpe_contract
 from confluence_core.atomic import is_partial
 from confluence_core.errors import ConfluenceError
 from confluence_core.ids import CONTINENTS
 from confluence_core.index import ARRAY_INDEX_ENV
-from confluence_core.jsonio import read_json, write_json
+from confluence_core.jsonio import read_json, sum_counts, write_json
 from confluence_core.sword import DEFAULT_VERSION
 from confluence_core.volumes import VOLUMES
 from confluence_core.workflow import SWORD_VERSION_ENV, TABLE_ENV, Step, Workflow
@@ -27,6 +29,8 @@ from . import __version__
 from .engines import Engine, JobResult, JobSpec
 from .fanout import Child, children, expected_outputs
 from .progress import StepProgress
+
+_PLACEHOLDER_RE = re.compile(r"\{[a-z_]+\}")
 
 IMAGE_PREFIX = "confluence"
 #: Volumes that are links to folders given by the user, not folders of the run.
@@ -105,6 +109,8 @@ class StepReport:
     results: list[JobResult] = field(default_factory=list)
     note: str = ""
     wall_s: float = 0.0
+    reaches: dict[str, Any] | None = None  # FLPE steps: valid / flagged / missing reaches, with reasons
+    summary: dict[str, Any] | None = None  # rows with a summary: the children's counts, summed
 
     @property
     def failed(self) -> list[JobResult]:
@@ -158,6 +164,10 @@ class LocalRunner:
                 reports.append(StepReport(step, note="noop"))
                 continue
             report = self.run_step(step, label)
+            if step.flpe is not None and not report.failed:
+                report.reaches = self._flpe_summary(step)
+            if step.summary is not None:
+                report.summary = self._child_summaries(step)
             reports.append(report)
             self._record(reports)
             if report.failed:
@@ -272,7 +282,41 @@ class LocalRunner:
                 "peak_mib": max((float(x.extra.get("peak_mib", "nan")) for x in r.results), default=None),
                 "run_id": self.run_id,
             }
+            if r.reaches is not None:
+                steps[r.step.name]["reaches"] = r.reaches
+            if r.summary is not None:
+                steps[r.step.name]["summary"] = r.summary
         write_json(path, record, indent=1)
+
+    def _child_summaries(self, step: Step) -> dict[str, Any] | None:
+        """The row's per-child JSON counts (``summary``), summed over the files of this run's reaches."""
+        assert step.summary is not None
+        pattern = _PLACEHOLDER_RE.sub("*", step.summary.pattern)
+        files = sorted(self.folder.volume(step.summary.volume).glob(pattern))
+        if self.reaches is not None:
+            files = [f for f in files if any(r in f.name for r in self.reaches)]
+        try:
+            total = sum_counts(read_json(f) for f in files)
+        except ConfluenceError as exc:
+            self.echo(f"{step.name}: no summary in run.json ({exc})")
+            return None
+        return {"files": len(files), **total}
+
+    def _flpe_summary(self, step: Step) -> dict[str, Any] | None:
+        """Valid / flagged (with reasons) / missing reaches of an FLPE step, from its output files."""
+        lst = self.folder.volume("input") / "reaches.json"
+        try:
+            reach_ids = [int(e["reach_id"]) for e in read_json(lst)] if lst.exists() else []
+            if self.reaches is not None:  # --reaches: only the reaches this run covers
+                reach_ids = [r for r in reach_ids if str(r) in self.reaches]
+            got = flpe_contract.summarise(flpe_contract.contract(step), self.folder.volume("flpe"), reach_ids)
+        except (ConfluenceError, KeyError, TypeError, ValueError) as exc:
+            self.echo(f"{step.name}: no reach summary in run.json ({exc})")
+            return None
+        if got["flagged"]:
+            top = "; ".join(f"{n} x {why}" for why, n in list(got["reasons"].items())[:3])
+            self.echo(f"{step.name}: {got['valid']} reaches with an estimate, {got['flagged']} flagged ({top})")
+        return got
 
 
 def describe(workflow: Workflow, steps: Sequence[Step], folder: RunFolder,

@@ -131,36 +131,9 @@ def test_kobuk_folder_builds_lists_sword_and_sos(mnt: Path, kobuk: Path) -> None
         q = ncio.read_float(ds["model"], "mean_q")
         assert np.all(q > 100) and ds["model/bad_priors"][:].tolist() == [1] * 5
         assert "Moody & Troutman" in ds["model/bad_prior_source"][0]
-
-
-def test_mean_flow_prior_is_the_inverted_relation() -> None:
-    w = np.array([700.0, 720.0, 740.0, 9000.0, np.nan, -5.0])
-    assert hc.mean_flow_prior(w) == pytest.approx((730.0 / 7.2) ** 2)
-    assert np.isnan(hc.mean_flow_prior(np.array([np.nan])))
-
-
-def test_mean_flow_prior_uses_the_good_passes_when_five() -> None:
-    w = np.array([100.0, 110.0, 120.0, 130.0, 140.0, 5000.0, 6000.0, 7000.0, 8000.0, 9000.0, 9500.0])
-    q = np.array([1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3])
-    assert hc.mean_flow_prior(w, q) == pytest.approx((120.0 / 7.2) ** 2)
-    assert hc.mean_flow_prior(w, np.where(q == 1, 2, q)) == pytest.approx((5000.0 / 7.2) ** 2)  # < 5 good
-
-
-def test_mean_flow_prior_on_pepsi1_rivers(shared_data: Path) -> None:
-    """The no-model prior against the true mean flow of the Pepsi-1 rivers (bench/noprior_eval.py)."""
-    netCDF4 = pytest.importorskip("netCDF4")
-    files = sorted((shared_data / "pepsi1").glob("*.nc"))
-    assert len(files) == 8
-    log_ratio = []
-    for path in files:
-        with netCDF4.Dataset(path) as ds:
-            ds.set_auto_mask(False)
-            good = np.asarray(ds["River_Info/gdrch"][:]).astype(int).ravel() - 1
-            w = np.asarray(ds["Reach_Timeseries/W"][:], dtype=float)[:, good]
-            q = np.asarray(ds["Reach_Timeseries/Q"][:], dtype=float)[:, good]
-        prior = np.array([hc.mean_flow_prior(w[:, j]) for j in range(good.size)])
-        log_ratio.append(np.mean(np.log(prior / np.nanmean(q, axis=0))))
-    assert np.median(np.abs(log_ratio)) == pytest.approx(0.62, abs=0.01)
+        sd = ncio.read_float(ds["model"], hc.MEAN_Q_SD_VAR)
+        assert np.all((sd >= hc.prior.BASE_SD_LN) & (sd < 3.0))
+        assert "sqrt(ln 2)" in ds["model"][hc.MEAN_Q_SD_VAR].source
 
 
 def test_reach_ids(tmp_path: Path) -> None:

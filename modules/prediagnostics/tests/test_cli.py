@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,12 +37,15 @@ def _data(path: Path) -> dict[str, bytes]:
 
 
 def _plant(path: Path) -> None:
-    """Bad values the step must remove: an ice-covered pass, a width spike, a node wse spike, dark water."""
+    """Bad values the step must remove: an ice-covered pass, a width spike, a node wse spike, a dark
+    node whose width (the prior's) is off the node's WSE-width relation; and a dark node on it."""
     with netCDF4.Dataset(path, "a") as ds:
         ds["reach/ice_clim_f"][3] = 2
         ds["reach/width"][10] = 5000.0
         ds["node/wse"][5, 20] = 300.0
         ds["node/dark_frac"][7, 30] = 0.9
+        ds["node/width"][7, 30] = 40.0
+        ds["node/dark_frac"][8, 31] = 0.9
 
 
 def _read(path: Path, var: str) -> np.ndarray:
@@ -86,17 +90,43 @@ def test_planted_bad_values_removed(mnt: Path, swot_file: Path, run_cli: Callabl
     assert _read(swot_file, "node/wse")[5, 20] == FILL
     assert _read(swot_file, "node/d_x_area")[5, 20] == FILL
     assert _read(swot_file, "node/width")[5, 20] != FILL
-    assert _read(swot_file, "node/width")[7, 30] == FILL  # dark water: whole node observation
+    assert _read(swot_file, "node/width")[7, 30] == FILL  # dark water off the relation: whole node observation
+    assert _read(swot_file, "node/wse")[7, 30] == FILL
+    assert _read(swot_file, "node/width")[8, 31] != FILL  # dark water on the relation: kept
     # originals kept, flags written (node flags are [time, node])
     assert _read(swot_file, "original/reach/width")[10] == 5000.0
     assert _read(_diag(mnt), "reach/ice_clim_f")[3] == 1
     assert _read(_diag(mnt), "reach/width_outliers")[10] == 1
     assert _read(_diag(mnt), "node/wse_outliers")[20, 5] == 1
     assert _read(_diag(mnt), "node/dark_frac")[30, 7] == 1
+    assert _read(_diag(mnt), "node/dark_frac")[31, 8] == 0
     # untouched fields stay as they were
     with netCDF4.Dataset(swot_file) as ds:
         assert netCDF4.chartostring(ds["reach/time_str"][0]) == "-999.0"
         assert ds.getncattr("title") == f"SWOT Data for {REACH_ID}"
+
+
+def test_counts_in_flags_file_and_json(mnt: Path, swot_file: Path, run_cli: Callable[..., Result]) -> None:
+    _plant(swot_file)
+    _ok(run_cli())
+    summary = json.loads((mnt / "diagnostics" / "prediagnostics" / f"{REACH_ID}_prediagnostics.json").read_text())
+    assert summary["reach_id"] == REACH_ID and summary["swot_file_updated"] is True
+    reach = summary["reach"]
+    assert reach["observations"] == 154
+    assert reach["removed_by"]["ice_clim_f"] == 1 and reach["removed_by"]["width_outliers"] >= 1
+    assert reach["removed"] == reach["observations"] - reach["kept"]
+    assert reach["removed"] <= sum(reach["removed_by"].values())
+    node = summary["node"]
+    assert node["removed_by"]["dark_frac"] == 1 and node["removed_by"]["wse_outliers"] >= 1
+    with netCDF4.Dataset(_diag(mnt)) as ds:
+        assert ds.getncattr("n_passes") == 154
+        assert ds.getncattr("n_passes_removed") == reach["removed"]
+        assert ds.getncattr("n_passes_kept") == reach["kept"]
+        assert ds.getncattr("n_node_observations_kept") == node["kept"]
+        for name, n in reach["removed_by"].items():
+            assert ds["reach"][name].getncattr("n_removed") == n, name
+            assert int(np.asarray(ds["reach"][name][:]).sum()) == n, name
+        assert ds["reach/removed"].getncattr("n_removed") == reach["removed"]
 
 
 def test_idempotent(mnt: Path, swot_file: Path, run_cli: Callable[..., Result]) -> None:
@@ -112,10 +142,10 @@ def test_idempotent(mnt: Path, swot_file: Path, run_cli: Callable[..., Result]) 
 def test_config_override_recorded(mnt: Path, swot_file: Path, run_cli: Callable[..., Result],
                                   tmp_path: Path) -> None:
     config = tmp_path / "prediag.toml"
-    config.write_text("tukey_k = 3.0\nnode_p_width_min = 100\n")
+    config.write_text("outlier_k = 3.0\nnode_p_width_min = 100\n")
     _ok(run_cli(env={"CONFLUENCE_PREDIAG_CONFIG": str(config)}))
     with netCDF4.Dataset(_diag(mnt)) as ds:
-        assert ds.getncattr("prediag_tukey_k") == 3.0
+        assert ds.getncattr("prediag_outlier_k") == 3.0
         assert ds.getncattr("prediag_node_p_width_min") == 100.0
         assert ds.getncattr("prediag_dark_frac_max") == 0.6
         assert ds.getncattr("config_file") == str(config)
@@ -133,6 +163,11 @@ def test_all_removed_leaves_swot_untouched(mnt: Path, swot_file: Path, run_cli: 
     with netCDF4.Dataset(_diag(mnt)) as ds:
         assert ds.getncattr("usable") == 0
         assert ds["reach/xovr_cal_q"][:].all()
+        assert ds.getncattr("n_passes_kept") == 0
+    summary = json.loads(_diag(mnt).with_suffix(".json").read_text())
+    assert summary["swot_file_updated"] is False
+    assert summary["reach"]["removed_by"]["xovr_cal_q"] == summary["reach"]["observations"] == 154
+    assert summary["reach"]["kept"] == 0
 
 
 def test_bad_config_is_one_error(mnt: Path, swot_file: Path, run_cli: Callable[..., Result],
@@ -184,13 +219,17 @@ def test_older_input_with_slope(mnt: Path, swot_file: Path, run_cli: Callable[..
         for group in ("reach", "node"):
             ds[group].renameVariable("slope2", "slope")
             ds[group].renameVariable("slope2_u", "slope_u")
+        ds["reach/slope"][40] = -2e-3  # a slope far from the slopes of the passes at that stage
     _ok(run_cli())
     with netCDF4.Dataset(_diag(mnt)) as ds:
         assert "skipped" in ds["reach/slope2_outliers"].ncattrs()
         assert "skipped" not in ds["reach/slope_outliers"].ncattrs()
         flagged = np.asarray(ds["reach/slope_outliers"][:], dtype=bool)
-    assert flagged.any()
-    assert (_read(swot_file, "reach/slope")[flagged] == FILL).all()
+        node_flagged = np.asarray(ds["node/slope_outliers"][:], dtype=bool)  # [time, node]
+    assert np.flatnonzero(flagged).tolist() == [40]
+    assert node_flagged[40].any() and not node_flagged[41].any()
+    assert _read(swot_file, "reach/slope")[40] == FILL
+    assert (_read(swot_file, "node/slope")[:, 40] == FILL).all()
 
 
 def test_help() -> None:

@@ -218,3 +218,23 @@ def test_reach_with_too_few_widths_gets_the_global_prior(run_folder: Callable[..
     assert read_int(sos, "gbpriors/reach", "river_type") == [12, -999, -999]  # unclassified is written as fill
     wb = read(sos, "gbpriors/reach", "logWb_hat")
     assert wb[1] == pytest.approx(0.0037 + 1.0028 * np.mean(np.log([400.0, 420.0])))  # geoBAM's global fit
+
+
+def test_published_cal_variable_name_is_read(tmp_path, gauge_a, gauge_b, monkeypatch):
+    """The PO.DAAC SoS names the calibration flag ``CAL`` inside the agency group, not ``USGS_CAL``."""
+    from confluence_priors.io import read_sos
+
+    from . import conftest
+
+    real_write = ncio.write_var
+
+    def published_names(group, name, *args, **kwargs):  # the tests' writer, with the published name
+        return real_write(group, "CAL" if name == "USGS_CAL" else name, *args, **kwargs)
+
+    monkeypatch.setattr(conftest.ncio, "write_var", published_names)
+    path = write_sos(tmp_path / "na_sword_v16_SOS_priors.nc", gauges=[gauge_a, gauge_b])
+    monkeypatch.undo()
+    with ncio.open_dataset(path) as ds:
+        assert "CAL" in ds["USGS"].variables and "USGS_CAL" not in ds["USGS"].variables
+    sos = read_sos(path)
+    assert sorted(sos.gauge_cal.values()) == sorted([gauge_a["cal"], gauge_b["cal"]]) and 1 in sos.gauge_cal.values()

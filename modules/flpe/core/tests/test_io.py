@@ -68,3 +68,12 @@ def test_priors_tolerate_absent_parts(tmp_path: Path) -> None:
     assert pri.gb == {} and pri.gb_node == {}
     assert np.isnan(read_priors(tmp_path / "sos.nc", 74269800099).mean_q)  # reach not in the SoS
     assert np.isnan(read_priors(tmp_path / "missing.nc", REACH).mean_q)  # no SoS file
+
+
+def test_prior_sd_read_when_the_sos_has_it(tmp_path: Path) -> None:
+    write_sos(tmp_path / "sos.nc", [REACH, 74269800021], [74269800010011], mean_q=123.0)
+    assert np.isnan(read_priors(tmp_path / "sos.nc", REACH).mean_q_sd_ln)  # a real SoS: none, NaN
+    with netCDF4.Dataset(tmp_path / "sos.nc", "a") as ds:
+        var = ds["model"].createVariable("mean_q_sd_ln", "f8", ("num_reaches",))
+        var[:] = [0.9, 1.4]
+    assert read_priors(tmp_path / "sos.nc", 74269800021).mean_q_sd_ln == 1.4

@@ -128,3 +128,12 @@ def test_storage_switch_from_the_environment(monkeypatch) -> None:
     assert MetroManConfig().storage is True
     monkeypatch.setenv("CONFLUENCE_METROMAN_STORAGE", "0")
     assert MetroManConfig.from_env().storage is False
+
+
+def test_a_stated_prior_sd_weakens_the_mean_flow_prior(truth3):
+    """A rough no-SoS prior with a stated sd (SoS mean_q_sd_ln) weighs less: weight 1 / (R sd^2)."""
+    default = problem(truth3)
+    wide = build_problem(truth3.width, truth3.slope, truth3.d_x_area, truth3.q.mean(axis=1), FAST,
+                         qbar_sd=np.full(3, 1.0))
+    np.testing.assert_allclose(default.qbar_w, 1 / (3 * FAST.sigma_log_qbar**2))
+    np.testing.assert_allclose(wide.qbar_w, default.qbar_w * FAST.sigma_log_qbar**2)

@@ -85,3 +85,16 @@ def test_flow_prior_from_month_and_fallbacks(synthetic):
 def test_reach_width_when_no_nodes(synthetic):
     inp = _inputs(synthetic, node_width=None)
     assert inp.nx == 1 and inp.data.wmask[0, : synthetic.obs.nt].all()
+
+
+def test_gbpriors_with_the_published_bound_names(synthetic):
+    """The PO.DAAC SoS names the bounds lowerbound_{p} / upperbound_{p}: used, not defaulted."""
+    published = {}
+    for key, value in synthetic.priors.gb.items():
+        for ours, theirs in (("lower_", "lowerbound_"), ("upper_", "upperbound_")):
+            if key.startswith(ours):
+                key = theirs + key[len(ours):]
+        published[key] = value
+    ours_got, _ = pr.param_priors(synthetic.priors.gb, synthetic.obs.node_width)
+    got, defaulted = pr.param_priors(published, synthetic.obs.node_width)
+    assert defaulted == [] and got == ours_got

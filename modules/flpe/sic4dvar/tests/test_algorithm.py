@@ -122,13 +122,13 @@ def test_below_min_estimable_times_is_flagged_in_the_reference_layout(reference_
 
 
 def test_flagged_below_min_obs_through_the_runner(tmp_path: Path) -> None:
-    """A set with one reach below min_obs: the framework flags every reach of the set, with the reason."""
+    """A set with one reach below min_obs: the framework flags that reach, with the reason; the other runs."""
     good, short = twin_reach(reach_id=74100000011), twin_reach(nt=4, seed=1, reach_id=74100000021)
     items = [ReachInput(good.obs, good.priors), ReachInput(short.obs, short.priors)]
     items[1].reason = f"{short.obs.n_valid} valid observations, sic4dvar needs {Sic4dvar.min_obs}"
     algo = Sic4dvar()
     results = run_algorithm(algo, "reachset", items)
-    assert [r.valid for r in results] == [False, False] and all("needs 5" in r.reason for r in results)
+    assert [r.valid for r in results] == [True, False] and "needs 5" in results[1].reason
     paths = write_outputs(algo, workflow.packaged().step("sic4dvar"), items, results, tmp_path)
     assert [p.name for p in paths] == ["74100000011_sic4dvar.nc", "74100000021_sic4dvar.nc"]
     with netCDF4.Dataset(paths[1]) as ds:

@@ -2,7 +2,8 @@
 
 Reads entry ``--index`` of ``input/reaches.json``, filters
 ``input/swot/{reach_id}_SWOT.nc`` in place and writes
-``diagnostics/prediagnostics/{reach_id}_prediagnostics.nc``.
+``diagnostics/prediagnostics/{reach_id}_prediagnostics.nc`` (flags) and
+``diagnostics/prediagnostics/{reach_id}_prediagnostics.json`` (counts per check).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from confluence_core.index import ReachEntry, job_entry, reach_entry
 from confluence_core.volumes import volume_path
 
 from . import io
-from .checks import Outcome, observed, prediagnose
+from .checks import Outcome, prediagnose
 from .config import CONFIG_ENV, Thresholds, describe, load_thresholds
 
 NAME = "confluence-prediagnostics"
@@ -28,6 +29,11 @@ log = logging.getLogger(NAME)
 def diagnostics_path(reach_id: int) -> Path:
     """``diagnostics/prediagnostics/{reach_id}_prediagnostics.nc``."""
     return volume_path("diagnostics", "prediagnostics", f"{reach_id}_prediagnostics.nc")
+
+
+def summary_path(reach_id: int) -> Path:
+    """``diagnostics/prediagnostics/{reach_id}_prediagnostics.json`` (the counts, for the run record)."""
+    return volume_path("diagnostics", "prediagnostics", f"{reach_id}_prediagnostics.json")
 
 
 #: Prior fields read from SWORD when the SWOT file does not hold them.
@@ -84,7 +90,7 @@ def process_reach(entry: dict[str, Any], cfg: Thresholds, config_file: Path | No
                     reach_id, outcome.n_observed, swot)
     attrs = {
         **cfg.as_attrs(),
-        "config_file": str(config_file) if config_file else "defaults (contracts.md section 9)",
+        "config_file": str(config_file) if config_file else "defaults (contracts.md section 9; JPL D-56413)",
         "swot_file": swot.name,
         "usable": np.int32(outcome.usable),
         "swot_file_updated": np.int32(outcome.usable),
@@ -92,10 +98,13 @@ def process_reach(entry: dict[str, Any], cfg: Thresholds, config_file: Path | No
     }
     out = io.write_diagnostics(diagnostics_path(reach_id), reach_id, data.nt, data.nx, outcome, cfg,
                                notes, attrs)
+    io.write_summary(summary_path(reach_id), reach_id, outcome, outcome.usable)
+    passes, nodes = outcome.counts("reach"), outcome.counts("node")
+    by_rule = ", ".join(f"{k} {v}" for k, v in passes["removed_by"].items() if v)
     log.info(
-        "reach %s: removed %d of %d reach and %d of %d node observations (any check); flags in %s",
-        reach_id, int(outcome.reach_flags["removed"].sum()), data.nt,
-        int(outcome.node_flags["removed"].sum()), int(observed(data.node, (data.nx, data.nt)).sum()), out,
+        "reach %s: kept %d of %d passes (removed %d: %s) and %d of %d node observations; flags in %s",
+        reach_id, passes["kept"], passes["observations"], passes["removed"], by_rule or "none",
+        nodes["kept"], nodes["observations"], out,
     )
     return outcome
 

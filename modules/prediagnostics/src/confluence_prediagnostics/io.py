@@ -18,11 +18,17 @@ Outputs, each written whole or not at all:
 - ``diagnostics/prediagnostics/{reach_id}_prediagnostics.nc``: the per-check
   flags in the layout of the public workflow's file (root dims
   ``num_nodes``, ``time_steps``; groups ``reach`` (time_steps) and ``node``
-  (time_steps, num_nodes); int32 flags, 1 = removed, fill -999).
+  (time_steps, num_nodes); int32 flags, 1 = removed, fill -999); each flag
+  variable carries ``n_removed`` (observations that check removed) and the
+  root the totals (``n_passes``, ``n_passes_removed``, ``n_passes_kept`` and
+  the same for node observations).
+- ``diagnostics/prediagnostics/{reach_id}_prediagnostics.json``: the same
+  counts as a small JSON summary (:func:`write_summary`) for the run record.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -240,12 +246,15 @@ NODE_FLAGS: tuple[str, ...] = (
     "slope_outliers", "xovr_cal_q", "p_width", "xtrk_dist", "n_good_pix", "node_q", "node_q_b", "removed",
 )
 CHECK_NOTES = {
+    "dark_frac": ", and only where the observation also fails the WSE-width relation of the other passes (or cannot be"
+    " checked): above the threshold the width is partly the prior's (area_total fills dark water from a"
+    " prior water likelihood map), so the pass is judged, not dropped",
     "n_good_nod": " (the contract sets no n_good_nod threshold: the default n_good_nod_min = 0 removes nothing;"
     " obs_frac_n covers reach coverage)",
-    "reach_q": " (SWOT summary quality: 0 good, 1 suspect, 2 degraded, 3 bad)",
-    "node_q": " (SWOT summary quality: 0 good, 1 suspect, 2 degraded, 3 bad)",
-    "reach_q_b": " (mask 0: bit check off)",
-    "node_q_b": " (mask 0: bit check off)",
+    "reach_q": " (SWOT summary quality: 0 good, 1 suspect, 2 degraded, 3 bad; degraded is kept)",
+    "node_q": " (SWOT summary quality: 0 good, 1 suspect, 2 degraded, 3 bad; degraded is kept)",
+    "reach_q_b": " (default mask: the bad bits 22-31, a word >= 4194304; mask 0: bit check off)",
+    "node_q_b": " (default mask: the bad bits 22-31, a word >= 4194304; mask 0: bit check off)",
     "p_width": " (prior width from SWORD, m)",
     "p_length": " (prior reach length from SWORD, m)",
     "xtrk_dist": " (m)",
@@ -264,13 +273,21 @@ def flag_descriptions(level: str, cfg: Any) -> dict[str, tuple[str, str]]:
         values = [getattr(cfg, k) for k in check.keys]
         rule = "1 where " + rules[check.rule].format(*values, f=check.field)
         out[check.flag] = (check.long_name, rule + CHECK_NOTES.get(check.flag, ""))
-    for name in ("width", "wse", "slope2", "slope"):
-        rule = f"1 where outside Tukey fences (Q1 - {cfg.tukey_k} IQR, Q3 + {cfg.tukey_k} IQR) over time"
-        if level == "node" and name.startswith("slope"):
+    k = cfg.outlier_k
+    relation = (f"1 where |residual| > {k} robust scales (1.4826 MAD, at least the measurement error) from a"
+                " robust monotone (isotonic) fit of the WSE-width relation over time")
+    out["wse_outliers"] = ("Outliers detected in wse observations.", relation + ": WSE given width")
+    out["width_outliers"] = ("Outliers detected in width observations.", relation + ": width given WSE")
+    for name in ("slope2", "slope"):
+        rule = (f"1 where |{name} - median {name} of the {cfg.slope_neighbours} passes nearest in WSE| > {k}"
+                " robust scales")
+        if level == "node":
             rule += "; node slopes are the reach slope: the reach flag repeated on every node"
-        elif level == "node":
-            rule += ", per node"
         out[f"{name}_outliers"] = (f"Outliers detected in {name} observations.", rule)
+    if level == "node":
+        for name in ("wse", "width"):
+            long_name, rule = out[f"{name}_outliers"]
+            out[f"{name}_outliers"] = (long_name, rule + ", per node")
     out["removed"] = ("observation lost a value to any check", "1 where any other flag of this group is 1")
     return out
 
@@ -284,7 +301,13 @@ def write_diagnostics(
     ``notes``: flag path (``"reach/p_width"``) -> why it is all 0 (check skipped).
     """
     path = Path(path)
-    with ncio.create(path, reach_id=np.int64(reach_id), **global_attrs) as ds:
+    totals = {}
+    for level, label in (("reach", "passes"), ("node", "node_observations")):
+        tally = outcome.counts(level)
+        totals[f"n_{label}"] = np.int32(tally["observations"])
+        totals[f"n_{label}_removed"] = np.int32(tally["removed"])
+        totals[f"n_{label}_kept"] = np.int32(tally["kept"])
+    with ncio.create(path, reach_id=np.int64(reach_id), **global_attrs, **totals) as ds:
         ds.createDimension("num_nodes", nx)
         ds.createDimension("time_steps", nt)
         ncio.write_var(ds, "num_nodes", np.arange(1, nx + 1), ("num_nodes",), "i4", fill=None,
@@ -298,14 +321,42 @@ def write_diagnostics(
             grp = ds.createGroup(level)
             described = flag_descriptions(level, cfg)
             shape = (nt,) if level == "reach" else (nx, nt)
+            tally = outcome.counts(level)
             for name in names:
                 mask = flags.get(name)
                 mask = np.zeros(shape, dtype=bool) if mask is None else mask
                 long_name, rule = described[name]
-                attrs = {"long_name": long_name, **FLAG_ATTRS, "comment": rule}
+                n_removed = tally["removed"] if name == "removed" else tally["removed_by"].get(name, 0)
+                attrs = {"long_name": long_name, **FLAG_ATTRS, "comment": rule, "n_removed": np.int32(n_removed)}
                 note = notes.get(f"{level}/{name}")
                 if note:
                     attrs["skipped"] = f"check not run, all 0: {note}"
                 values = mask.astype(np.int32)
                 ncio.write_var(grp, name, values if level == "reach" else values.T, dims, "i4", attrs=attrs)
+    return path
+
+
+def summary(reach_id: int, outcome: Outcome, swot_file_updated: bool) -> dict[str, Any]:
+    """The per-reach JSON summary (see :func:`write_summary`)."""
+    return {
+        "reach_id": int(reach_id),
+        "reach": outcome.counts("reach"),
+        "node": outcome.counts("node"),
+        "swot_file_updated": bool(swot_file_updated),
+    }
+
+
+def write_summary(path: str | os.PathLike[str], reach_id: int, outcome: Outcome, swot_file_updated: bool) -> Path:
+    """Write ``{reach_id}_prediagnostics.json`` atomically.
+
+    Format: ``{"reach_id": int, "reach": C, "node": C, "swot_file_updated": bool}`` with
+    ``C = {"observations": n, "removed_by": {flag: n, ...}, "removed": n, "kept": n}``: reach
+    observations are passes, node observations node-passes; an observation removed by several
+    checks is counted under each of them and once in ``removed``; ``kept = observations - removed``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.part")
+    part.write_text(json.dumps(summary(reach_id, outcome, swot_file_updated), indent=1) + "\n")
+    os.replace(part, path)
     return path

@@ -22,6 +22,7 @@ from confluence_core.volumes import volume_path
 from . import io
 from .constrain import ModelState, apply_calibration, pick_calibration
 from .geobam import geobam_priors, output_names
+from .prior_csv import SD_VAR, PriorCsv, apply_prior_csv, read_prior_csv
 from .sources import GaugeSeries, GaugeSource, NwisGauges, SosGauges, merge_series, open_gauge_file
 from .stats import GaugeStats, gauge_stats, series_problem
 
@@ -49,9 +50,13 @@ LOG = logging.getLogger("confluence-priors")
 @click.option("--sos-prefix", default="", envvar="CONFLUENCE_SOS_PREFIX", help="Key prefix in --sos-bucket.")
 @click.option("--upload", default=None, envvar="CONFLUENCE_SOS_UPLOAD",
               help="s3://bucket/prefix: upload the new SoS as {prefix}/{version}/{name} (never overwrites).")
+@click.option("--prior-csv", type=click.Path(path_type=Path), default=None, envvar="CONFLUENCE_PRIOR_CSV",
+              help="reach_id,mean_q[,sd_ln]: mean flows (m3/s, and sd of ln Q) from a model or survey you "
+                   "trust, written into model/mean_q (and mean_q_sd_ln) of those reaches; a relative path not "
+                   "found is read from the input volume.  Not for validation gauges.")
 def main(index: int | None, gauge_files: tuple[Path, ...], default_cal: int, nwis: bool,
          nwis_start: dt.datetime, nwis_end: dt.datetime | None, constrained: bool, sword_version: str,
-         sos_bucket: str | None, sos_prefix: str, upload: str | None) -> None:
+         sos_bucket: str | None, sos_prefix: str, upload: str | None, prior_csv: Path | None = None) -> None:
     """Gauge statistics, (constrained) model flows and geoBAM priors into a new SoS version.
 
     Reads entry INDEX of input/continent.json, the continent's SoS
@@ -67,6 +72,7 @@ def main(index: int | None, gauge_files: tuple[Path, ...], default_cal: int, nwi
     if not sos_bucket and not dest.exists() and not _run_reaches(continent):
         LOG.info("%s: no reaches of this continent in the run and no SoS %s: nothing to do", continent, name)
         return
+    user = _read_prior_csv(prior_csv)  # a malformed file stops the step before any work
     with tempfile.TemporaryDirectory(prefix="confluence-priors-") as tmp:
         src = _fetch_sos(sos_bucket, sos_prefix, name, Path(tmp)) if sos_bucket else dest
         sos = io.read_sos(src)
@@ -77,14 +83,57 @@ def main(index: int | None, gauge_files: tuple[Path, ...], default_cal: int, nwi
         model, original = sos.model, sos.original
         if constrained:
             model, original = _constrain(sos, series, stats, cal)
+        extra = io.SosUpdate(version=new_version)
+        if user is not None:
+            model = _apply_prior_csv(user, sos, model, extra)
         gb = _gbpriors(sos, model, continent)
-        update = io.SosUpdate(version=new_version, model=model if constrained else None, original=original,
-                              gbpriors=gb, agencies=tables, attrs={"priors_constrained": int(constrained)})
+        update = io.SosUpdate(version=new_version, model=model if constrained or user else None,
+                              original=original, gbpriors=gb, agencies=tables,
+                              attrs={"priors_constrained": int(constrained), **extra.attrs},
+                              model_vars=extra.model_vars, model_attrs=extra.model_attrs)
         io.backup_previous(src, sos_dir, name, sos.version)
         io.write_sos(src, dest, update)
     LOG.info("wrote %s version %s (was %s)", dest, new_version, sos.version)
     if target is not None:
         io.upload_sos(target[0], dest, target[1], target[2])
+
+
+def _read_prior_csv(path: Path | None) -> PriorCsv | None:
+    if path is None:
+        return None
+    if not path.is_absolute() and not path.exists():
+        path = volume_path("input", path)
+    return read_prior_csv(path)
+
+
+def _apply_prior_csv(user: PriorCsv, sos: io.Sos, model: ModelState, out: io.SosUpdate) -> ModelState:
+    """``model`` with the CSV's mean flows; the sd, flags and provenance into ``out`` (model_vars, attrs)."""
+    gauged = model.overwritten_indexes == 1
+    res = apply_prior_csv(user, sos.reach_id, model.values["mean_q"], io.read_model_var(sos.path, SD_VAR), gauged)
+    for rid in res.gauge_kept.tolist():
+        LOG.warning("%s: reach %d keeps its calibration-gauge mean flow (the CSV's is not used)", user.path, rid)
+    if res.not_in_sos.size:
+        LOG.warning("%s: %d reaches are not in this SoS, ignored (e.g. %d)", user.path, res.not_in_sos.size,
+                    int(res.not_in_sos[0]))
+    new = model.copy()
+    new.values["mean_q"] = res.mean_q
+    provenance = {"prior_csv": user.label}
+    out.model_vars[SD_VAR] = (res.sd_ln, {"units": "1", "long_name": "log-space standard deviation of mean_q: "
+                                          "sd of ln(mean flow)", **provenance})
+    out.model_attrs["mean_q"] = provenance
+    out.attrs["prior_csv"] = user.label
+    flags = io.read_model_var(sos.path, "bad_priors")
+    if flags is not None and res.rows.size:
+        flags = np.where(np.isfinite(flags), flags, 0).astype(np.int32)
+        flags[res.rows] = 0
+        out.model_vars["bad_priors"] = (flags, {})
+    texts = io.read_model_var(sos.path, "bad_prior_source")
+    if texts is not None and res.rows.size:
+        texts = np.asarray(texts, dtype=object).copy()
+        texts[res.rows] = f"prior CSV {user.path.name}"
+        out.model_vars["bad_prior_source"] = (texts, {})
+    LOG.info("%s: mean flow of %d reaches from the prior CSV (%s)", sos.path.name, res.rows.size, user.label)
+    return new
 
 
 def _s3_client() -> Any:

@@ -187,6 +187,8 @@ def _read_agency(group: Any, a: str, path: Path) -> Iterable[tuple[GaugeSeries, 
     qt = cast(np.ndarray, ncio.read_float(group, f"{a}_qt"))
     qt = np.broadcast_to(qt, q.shape) if qt.ndim == 1 else qt.reshape(n, -1)
     cal = ncio.read_int(group, f"{a}_CAL")
+    if cal is None:  # the published SoS (PO.DAAC) names it CAL inside the agency's group
+        cal = ncio.read_int(group, "CAL")
     cal = np.zeros(n, dtype=np.int64) if cal is None else np.asarray(cal).reshape(n)
     for g in range(n):
         ok = np.isfinite(qt[g])
@@ -259,6 +261,23 @@ class SosUpdate:
     gbpriors: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # "reach"/"node"
     agencies: list[AgencyTable] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
+    #: Other ``model`` variables on the reach dimension to (re)write: name -> (values, attributes);
+    #: float, int or text (object) values.
+    model_vars: dict[str, tuple[np.ndarray, dict[str, Any]]] = field(default_factory=dict)
+    #: Attributes to add to ``model`` variables (e.g. ``mean_q``) after they are written.
+    model_attrs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def read_model_var(path: str | Path, name: str) -> np.ndarray | None:
+    """One ``model`` variable of an SoS (float, or text as objects); None when absent."""
+    with ncio.open_dataset(path) as ds:
+        model = ncio.get_group(ds, "model")
+        if not ncio.has_var(model, name):
+            return None
+        var = model.variables[name]
+        if var.dtype == str or var.dtype.kind in "SU" or var.dtype == "S1":
+            return np.asarray(ncio.read_strings(model, name), dtype=object)
+        return ncio.read_float(model, name)
 
 
 def write_sos(src: str | Path, dest: str | Path, update: SosUpdate) -> Path:
@@ -278,6 +297,7 @@ def write_sos(src: str | Path, dest: str | Path, update: SosUpdate) -> Path:
                          gauge_agency=";".join(new_agencies))
             new.setncatts(attrs)
             model_vars = {*MODEL_Q_VARS, "overwritten_indexes", "overwritten_source"} if update.model else set()
+            model_vars |= set(update.model_vars)
             ncio.copy_group(old, new, attrs=False, skip_dims=redefined,
                             skip=rewritten | {f"model/{v}" for v in model_vars})
             _ensure_dim(new, MONTH_DIM, N_MONTHS)
@@ -291,10 +311,27 @@ def write_sos(src: str | Path, dest: str | Path, update: SosUpdate) -> Path:
                               "(constrained runs), one row per replaced reach"})
                 ncio.write_var(og, "reach_id", update.original.reach_id, (ORIGINAL_DIM,), "i8", fill=None)
                 _write_model(og, None, update.original, ORIGINAL_GROUP, dim=ORIGINAL_DIM)
+            _write_model_extra(new.groups["model"], old.groups["model"], update)
             _write_gbpriors(new, old, update.gbpriors)
             for table in update.agencies:
                 _write_agency(new, table)
     return dest
+
+
+def _write_model_extra(group: Any, old: Any, update: SosUpdate) -> None:
+    """``update.model_vars`` (reach dimension) and ``update.model_attrs`` into the new ``model`` group."""
+    for name, (values, attrs) in update.model_vars.items():
+        arr = np.asarray(values)
+        if arr.dtype == object:
+            _write_text(group, name, arr, (REACH_DIM,), old)
+        else:
+            kind = "i4" if arr.dtype.kind in "iu" else "f8"
+            ncio.write_var(group, name, arr, (REACH_DIM,), kind, attrs={**_attrs_of(old, name), **attrs})
+        if arr.dtype == object and attrs:
+            group.variables[name].setncatts(attrs)
+    for name, attrs in update.model_attrs.items():
+        if ncio.has_var(group, name):
+            group.variables[name].setncatts(attrs)
 
 
 def _ensure_dim(ds: netCDF4.Dataset, name: str, size: int) -> None:

@@ -9,8 +9,10 @@ of ``{reach_id}.csv`` responses), by layer:
 - :mod:`.parse`: checks one answer with the reader input also uses,
   :mod:`confluence_core.hydrocron` (header, reach id, units, numbers, at least
   one row with a real ``time_str``);
+- :mod:`.prior`: the observation-based mean-flow prior and its log-space sd
+  (published no-gauge relations; ``bench/noprior_eval.py`` scores them);
 - :mod:`.standin`: the minimal SWORD and the SoS without model priors written
-  when the input volume has none, and the observation-based mean-flow prior;
+  when the input volume has none;
 - :mod:`.assemble`: gets and checks every reach (:func:`collect`), keeps the
   answers in ``input/hydrocron/`` and returns the datagen JSON lists
   (:func:`build`).
@@ -18,6 +20,7 @@ of ``{reach_id}.csv`` responses), by layer:
 
 from __future__ import annotations
 
+from . import prior
 from .assemble import (
     REPEAT_S,
     SAVED_DIR,
@@ -44,13 +47,22 @@ from .client import (
     urllib_transport,
 )
 from .parse import ReachRecord, check_response, time_seconds
-from .standin import MEAN_Q_SOURCE, mean_flow_prior, reach_table, write_minimal_sos, write_minimal_sword
+from .standin import (
+    MEAN_Q_SD_VAR,
+    MEAN_Q_SOURCE,
+    mean_flow_prior,
+    reach_priors,
+    reach_table,
+    write_minimal_sos,
+    write_minimal_sword,
+)
 
 __all__ = [
     "DEFAULT_COLLECTION",
     "DEFAULT_START",
     "DEFAULT_URL",
     "FIELDS",
+    "MEAN_Q_SD_VAR",
     "MEAN_Q_SOURCE",
     "REPEAT_S",
     "RETRY_STATUS",
@@ -69,6 +81,8 @@ __all__ = [
     "mean_flow_prior",
     "parse_reach_ids",
     "pass_tracks",
+    "prior",
+    "reach_priors",
     "reach_table",
     "response_csv",
     "save_responses",

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from confluence_core import atomic, sos, sword
+from confluence_core import atomic, ncio, sos, sword
 from confluence_core.errors import ConfluenceError, InputError
 from confluence_core.network import RiverNetwork
 from confluence_core.volumes import volume_path
@@ -158,22 +158,25 @@ def build(continent: str, records: dict[int, ReachRecord], sword_version: int) -
     tracks = _pass_ids(records) or pass_tracks(times)
     net = RiverNetwork.from_id_order(records)
     net = replace(net, orbits=[tracks[int(r)] for r in net.reach_id])
-    table = reach_table(records, net.reach_id) if records else {}
     sword_path = volume_path("input", "sword", sword.sword_name(continent, sword_version))
     sos_path = volume_path("input", "sos", sos.sos_name(continent, sword_version))
+    n_chan: dict[int, float] = {}
     if sword_path.is_file():
         net = _sword_topology(net, sword_path)
-    else:
-        if records:
-            write_minimal_sword(sword_path, net, table)
-            log.warning("no SWORD for %s: wrote a minimal one (%s): topology assumed from the id order, facc "
-                        "unknown", continent, sword_path)
+        n_chan = _sword_channels(sword_path)
+    table = reach_table(records, net.reach_id, net, n_chan) if records else {}
+    if not sword_path.is_file() and records:
+        write_minimal_sword(sword_path, net, table)
+        log.warning("no SWORD for %s: wrote a minimal one (%s): topology assumed from the id order, facc "
+                    "unknown", continent, sword_path)
     if records and not sos_path.is_file():
         write_minimal_sos(sos_path, continent, sword_version, net.reach_id, table)
         log.warning("no SoS for %s: wrote one without model priors (%s); mean_q from the observed widths "
-                    "(Moody & Troutman 2002), flagged bad_priors", continent, sos_path)
-        for r, q in zip(net.reach_id.tolist(), table["mean_q"].tolist(), strict=True):
-            log.info("reach %s: mean-flow prior %.0f m3/s from its median width", r, q)
+                    "(Moody & Troutman 2002), flagged bad_priors: a rough estimate (often off by a factor "
+                    "2-5); give --sos or --prior-csv for a better one", continent, sos_path)
+        for r, q, sd in zip(net.reach_id.tolist(), table["mean_q"].tolist(), table["mean_q_sd_ln"].tolist(),
+                            strict=True):
+            log.info("reach %s: mean-flow prior %.0f m3/s (sd of ln %.2f) from its widths", r, q, sd)
     return continent_outputs(continent, records, net, sword_version, _set_facc(net))
 
 
@@ -198,6 +201,21 @@ def _sword_topology(net: RiverNetwork, sword_path: Path) -> RiverNetwork:
     merged, known = net.with_sword(table)
     log.info("%s: topology of %d of %d reaches from SWORD", sword_path.name, known, net.n)
     return merged
+
+
+def _sword_channels(sword_path: Path) -> dict[int, float]:
+    """SWORD's modal channel count ``n_chan_mod`` per reach (empty when the file has none)."""
+    try:
+        with ncio.open_dataset(sword_path) as ds:
+            grp = ncio.get_group(ds, "reaches")
+            rid = ncio.read_int(grp, "reach_id") if grp is not None else None
+            nch = ncio.read_float(grp, "n_chan_mod") if grp is not None else None
+    except (InputError, OSError) as exc:
+        log.warning("%s: no channel counts read (%s)", sword_path, exc)
+        return {}
+    if rid is None or nch is None:
+        return {}
+    return {int(r): float(c) for r, c in zip(rid.tolist(), nch.tolist(), strict=True) if np.isfinite(c) and c >= 1}
 
 
 def _set_facc(net: RiverNetwork) -> np.ndarray:

@@ -1,10 +1,18 @@
 """Stand-in SWORD and SoS for a Hydrocron run that has none, from the observations alone.
 
 :func:`reach_table` takes SWORD-like reach attributes from the answers
-(medians), :func:`mean_flow_prior` a flagged mean-flow prior from the widths;
+(medians) and the flagged mean-flow prior with its log-space sd
+(:mod:`.prior`: Moody & Troutman 2002, doi:10.1002/esp.403, at a low
+percentile of the good passes' widths, per channel, pooled along the chain);
 :func:`write_minimal_sword` and :func:`write_minimal_sos` write the files with
 what is known and fill for the rest (topology: the network given, usually
 assumed from the id order, :meth:`confluence_core.network.RiverNetwork.from_id_order`).
+
+SoS variables added by the stand-in (beyond contracts.md section 8):
+``model/mean_q_sd_ln`` (float, per reach, unit 1): the log-space standard
+deviation of ``model/mean_q``, i.e. the prior is lognormal with median
+``mean_q`` and ``sd(ln Q) = mean_q_sd_ln``; attribute ``source`` says how it
+was found.  A real SoS has no such variable: readers take NaN (unknown).
 """
 
 from __future__ import annotations
@@ -13,42 +21,50 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+from confluence_core import ids as core_ids
 from confluence_core import ncio, sos, sword
 from confluence_core.network import RiverNetwork
 
+from . import prior
 from .parse import ReachRecord
 
-#: Moody and Troutman (2002), doi:10.1002/esp.391: W = 7.2 Q^0.50 at mean flow (m, m3/s).
-MT_W_COEF, MT_W_EXP = 7.2, 0.50
-MEAN_Q_SOURCE = ("observations: mean_q = (W50 / 7.2) ** 2, the Moody & Troutman (2002) downstream "
-                 "hydraulic geometry W = 7.2 Q^0.5 inverted at the median observed width; not a model "
-                 "or gauge value")
+MEAN_Q_SOURCE = prior.MEAN_Q_SOURCE
+#: SoS ``model`` variable holding the log-space sd of ``mean_q`` (unit 1; NaN when unknown).
+MEAN_Q_SD_VAR = "mean_q_sd_ln"
 
 
-def mean_flow_prior(width: np.ndarray, reach_q: np.ndarray | None = None) -> float:
-    """Mean-flow prior (m3/s) from a reach's observed widths, for runs without an SoS.
+def mean_flow_prior(width: np.ndarray, reach_q: np.ndarray | None = None, n_chan: float = 1.0) -> float:
+    """Mean-flow prior (m3/s) of one reach on its own, from its observed widths (no chain pooling).
 
-    ``Q = (W50 / 7.2) ** 2``: the global downstream hydraulic geometry of Moody
-    and Troutman (2002, Earth Surf. Process. Landforms 27:1251, doi:10.1002/esp.391),
-    ``W = 7.2 Q^0.50`` at mean flow, inverted at ``W50``, the median width of
-    passes with ``reach_q <= 1`` (all valid widths when fewer than 5 such).
-    A factor-two scatter in width is a factor four in flow: the value is
-    flagged ``bad_priors = 1`` with this formula as ``bad_prior_source``.
-    Kept over width-and-slope alternatives (Manning's equation with the Moody
-    & Troutman depth or velocity and Chow's n) because it is the closest to
-    the true mean flow on the eight Pepsi-1 rivers (median factor 1.9, median
-    |ln ratio| 0.62 against 1.2-2.5; ``bench/noprior_eval.py``).
-    NaN when no width is valid.
+    ``n_chan (W10 / (7.2 n_chan)) ** 2``: Moody & Troutman (2002, Earth Surf.
+    Process. Landforms 27:1251, doi:10.1002/esp.403) ``W = 7.2 Q^0.50`` at mean
+    flow, inverted per channel at ``W10``, the 10th percentile of the widths of
+    passes with ``reach_q <= 1`` (all valid widths when fewer than 5 such);
+    why that width, :mod:`.prior`.  NaN when no width is valid.
     """
-    w = np.asarray(width, dtype=np.float64)
-    ok = np.isfinite(w) & (w > 0)
-    if reach_q is not None:
-        good = ok & (np.asarray(reach_q) <= 1)
-        if np.count_nonzero(good) >= 5:
-            ok = good
-    if not ok.any():
-        return float("nan")
-    return float((np.median(w[ok]) / MT_W_COEF) ** (1.0 / MT_W_EXP))
+    return float(prior.width_flow(prior.width_stat(width, reach_q), n_chan))
+
+
+def reach_priors(records: Mapping[int, ReachRecord], net: RiverNetwork,
+                 n_chan: Mapping[int, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean-flow prior (m3/s) and its log-space sd for the reaches of ``net``, from their answers.
+
+    Each reach's candidates (:func:`.prior.candidate_priors`: widths, slopes
+    ``slope2`` else ``slope``, ``reach_q``, channel count ``n_chan`` from SWORD's
+    ``n_chan_mod`` or the answer's ``p_n_ch_mod``, else 1) are pooled along the
+    junction-free chains of ``net`` (:func:`.prior.chain_windows`), river reaches
+    (type 1) lending their estimates (:func:`.prior.mean_flow_priors`).
+    """
+    cands = []
+    for r in net.reach_id.tolist():
+        rec = records[r]
+        c = rec.columns
+        slope = c.get("slope2") if c.get("slope2") is not None else c.get("slope")
+        nch = (n_chan or {}).get(r, _median(c.get("p_n_ch_mod")))
+        cands.append(prior.candidate_priors(rec.width, slope, rec.reach_q, nch if np.isfinite(nch) else 1.0))
+    windows = prior.chain_windows(net.up_index(), net.dn_index())
+    river = np.array([core_ids.is_river(int(r)) for r in net.reach_id])
+    return prior.mean_flow_priors(cands, windows, river)
 
 
 def _median(values: np.ndarray | None) -> float:
@@ -58,14 +74,16 @@ def _median(values: np.ndarray | None) -> float:
     return float(np.median(v)) if v.size else float("nan")
 
 
-def reach_table(records: Mapping[int, ReachRecord], ids: np.ndarray) -> dict[str, np.ndarray]:
+def reach_table(records: Mapping[int, ReachRecord], ids: np.ndarray, net: RiverNetwork | None = None,
+                n_chan: Mapping[int, float] | None = None) -> dict[str, np.ndarray]:
     """SWORD-like reach attributes from the observations (median of valid values; NaN when unknown).
 
     ``reach_length``: SWORD's ``p_length`` when the response has it, else the median of
-    ``area_total / width`` (the water area of a reach over its width).
+    ``area_total / width`` (the water area of a reach over its width).  ``mean_q`` and
+    ``mean_q_sd_ln``: :func:`reach_priors` on ``net`` (default: the chain assumed from the id
+    order), in the order of ``ids``.
     """
-    out: dict[str, list[float]] = {k: [] for k in ("x", "y", "reach_length", "width", "wse", "slope",
-                                                   "mean_q")}
+    out: dict[str, list[float]] = {k: [] for k in ("x", "y", "reach_length", "width", "wse", "slope")}
     for r in ids.tolist():
         rec = records[r]
         c = rec.columns
@@ -81,8 +99,13 @@ def reach_table(records: Mapping[int, ReachRecord], ids: np.ndarray) -> dict[str
         out["wse"].append(_median(c.get("wse")))
         slope = c.get("slope2") if c.get("slope2") is not None else c.get("slope")
         out["slope"].append(_median(slope) * 1000.0)  # m/m -> m/km (SWORD unit)
-        out["mean_q"].append(mean_flow_prior(rec.width, rec.reach_q))
-    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+    table = {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+    net = RiverNetwork.from_id_order(ids) if net is None else net
+    q, sd = reach_priors(records, net, n_chan)
+    row = {int(r): i for i, r in enumerate(net.reach_id)}
+    take = np.array([row[int(r)] for r in ids], dtype=np.int64)
+    table["mean_q"], table[MEAN_Q_SD_VAR] = q[take], sd[take]
+    return table
 
 
 def write_minimal_sword(path: Path, net: RiverNetwork, table: dict[str, np.ndarray]) -> Path:
@@ -128,8 +151,9 @@ def write_minimal_sos(path: Path, continent: str, sword_version: int, ids: np.nd
                       table: dict[str, np.ndarray]) -> Path:
     """An SoS with no model priors except a flagged observation-based mean flow, and no gauges.
 
-    ``model/mean_q`` is :func:`mean_flow_prior` (``bad_priors`` 1, formula in
-    ``bad_prior_source``); every other model flow is fill.  The priors step fills
+    ``model/mean_q`` is the observation-based prior of :func:`reach_priors`
+    (``bad_priors`` 1, method in ``bad_prior_source``) and ``model/mean_q_sd_ln``
+    its log-space sd; every other model flow is fill.  The priors step fills
     ``gbpriors`` from the observations and adds gauges given to it (validation
     gauges, CAL 0, for a Hydrocron run).
     """
@@ -138,7 +162,8 @@ def write_minimal_sos(path: Path, continent: str, sword_version: int, ids: np.nd
     with ncio.create(path, gauge_agency="", product_version="0000", sword_version=str(sword_version),
                      continent=continent, run_type="unconstrained", mean_q_source=MEAN_Q_SOURCE,
                      comment="Minimal SoS written by confluence-datagen for a Hydrocron run without an SoS: "
-                             "no model (WBM/GRADES) priors; mean_q from the observed widths, flagged.") as ds:
+                             "no model (WBM/GRADES) priors; mean_q from the observed widths, flagged, a "
+                             "rough estimate; model/mean_q_sd_ln its log-space sd.") as ds:
         ds.createDimension(sos.REACH_DIM, n)
         ds.createDimension(sos.NODE_DIM, 0)
         ds.createDimension(sos.MONTH_DIM, sos.N_MONTHS)
@@ -155,6 +180,10 @@ def write_minimal_sos(path: Path, continent: str, sword_version: int, ids: np.nd
         q_units = {"units": "m^3/s"}
         ncio.write_var(mg, "mean_q", table["mean_q"], (sos.REACH_DIM,),
                        attrs={**q_units, "source": MEAN_Q_SOURCE})
+        sd = table.get(MEAN_Q_SD_VAR, nan)
+        ncio.write_var(mg, MEAN_Q_SD_VAR, sd, (sos.REACH_DIM,),
+                       attrs={"units": "1", "long_name": "log-space standard deviation of mean_q: "
+                              "sd of ln(mean flow)", "source": prior.SD_LN_SOURCE})
         for name in ("min_q", "max_q", "two_year_return_q"):
             ncio.write_var(mg, name, nan, (sos.REACH_DIM,), attrs=q_units)
         ncio.write_var(mg, "monthly_q", np.full((n, sos.N_MONTHS), np.nan), (sos.REACH_DIM, sos.MONTH_DIM),

@@ -29,11 +29,12 @@ import click
 import numpy as np
 from confluence_core import log as clog
 from confluence_core.atomic import atomic_path, write_text
-from confluence_core.errors import ConfluenceError, NotEnoughDataError
+from confluence_core.errors import ConfluenceError
 
 from . import metrics, registry
-from .interface import Algorithm, Combiner, FlpeResult, is_combiner
+from .interface import Algorithm, Combiner, is_combiner
 from .pepsi import PepsiReach, load_river
+from .runner import ReachInput, run_algorithm
 
 #: One row of the score tables: names (river, algo) and numbers (counts, scores).
 Row = dict[str, str | int | float]
@@ -61,28 +62,16 @@ class RiverRun:
 
 
 def _run_algo(algo: Algorithm, reaches: Sequence[PepsiReach]) -> list[np.ndarray]:
-    """Run one plug-in on a river's reaches with the framework's rules; NaN where it cannot."""
-    def flagged(r: PepsiReach, why: str) -> FlpeResult:
-        log.info("%s reach %d: %s: %s", r.river, r.reach, algo.name, why)
-        return FlpeResult.invalid(r.obs.reach_id, r.obs.nt, why)
-
-    pairs = [(r.obs, r.priors) for r in reaches]
-    if registry.fanout(algo) == "reachset":  # the river's reaches, in order, as one set
-        short = [r for r in reaches if r.obs.n_valid < algo.min_obs]
-        try:
-            results = [flagged(r, "too few observations") for r in reaches] if short else list(algo.run(pairs))
-        except NotEnoughDataError as exc:
-            results = [flagged(r, exc.reason) for r in reaches]
-    else:
-        results = []
-        for r, pair in zip(reaches, pairs, strict=True):
-            if r.obs.n_valid < algo.min_obs:
-                results.append(flagged(r, f"{r.obs.n_valid} valid observations < {algo.min_obs}"))
-                continue
-            try:
-                results.extend(algo.run([pair]))
-            except NotEnoughDataError as exc:
-                results.append(flagged(r, exc.reason))
+    """Run one plug-in on a river's reaches with the framework's rules (:func:`.runner.run_algorithm`:
+    ``min_obs``, a reach-set algorithm gets the river's reaches in order as one set); NaN where it cannot."""
+    items = [ReachInput(r.obs, r.priors) for r in reaches]
+    for r, item in zip(reaches, items, strict=True):
+        if r.obs.n_valid < algo.min_obs:
+            item.reason = f"{r.obs.n_valid} valid observations < {algo.min_obs}"
+    results = run_algorithm(algo, registry.fanout(algo), items)
+    for r, res in zip(reaches, results, strict=True):
+        if not res.valid:
+            log.info("%s reach %d: %s: %s", r.river, r.reach, algo.name, res.reason)
     return [np.where(res.valid, np.asarray(res.q, dtype=np.float64), np.nan) for res in results]
 
 

@@ -95,11 +95,14 @@ class Priors:
     ``flow_duration_q`` 20 values at the exceedance levels of
     ``confluence_core.sos.EXCEEDANCE``.  ``gb`` maps gbpriors/reach variable
     names to this reach's value; ``gb_node`` maps gbpriors/node names to the
-    reach's node values ``[nx]``.
+    reach's node values ``[nx]``.  ``mean_q_sd_ln`` is the log-space sd of
+    ``mean_q`` (SoS ``model/mean_q_sd_ln``, written with an observation-based
+    or user-given mean flow; NaN when the SoS states none, e.g. a model prior).
     """
 
     reach_id: int
     mean_q: float = float("nan")
+    mean_q_sd_ln: float = float("nan")
     min_q: float = float("nan")
     max_q: float = float("nan")
     two_year_return_q: float = float("nan")
@@ -107,6 +110,13 @@ class Priors:
     flow_duration_q: np.ndarray = field(default_factory=lambda: np.full(20, np.nan))
     gb: dict[str, float] = field(default_factory=dict)
     gb_node: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def mean_q_log_sd(self, default: float) -> float:
+        """The log-space sd an algorithm should give its mean-flow prior: its own ``default``, or the
+        SoS's stated ``mean_q_sd_ln`` when that is larger (a rough no-SoS prior must leave the data
+        room to move it; a stated sd never makes an algorithm more confident than its own)."""
+        sd = float(self.mean_q_sd_ln)
+        return max(default, sd) if np.isfinite(sd) and sd > 0 else default
 
 
 @dataclass

@@ -174,7 +174,7 @@ def read_priors(path: str | Path, reach_id: int, node_ids: np.ndarray | None = N
             return pri
         row = int(hits[0])
         model = ncio.get_group(ds, "model")
-        for name in ("mean_q", "min_q", "max_q", "two_year_return_q"):
+        for name in ("mean_q", "mean_q_sd_ln", "min_q", "max_q", "two_year_return_q"):
             val = ncio.read_float(model, name)
             if val is not None:
                 setattr(pri, name, float(np.ravel(val[row])[0]))

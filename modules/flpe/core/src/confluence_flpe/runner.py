@@ -92,17 +92,18 @@ def _check_obs(algo: Algorithm, item: ReachInput) -> None:
 def run_algorithm(algo: Algorithm, fanout: str, items: Sequence[ReachInput]) -> list[FlpeResult]:
     """Run ``algo`` on the runnable items; flagged results for the others (one per item).
 
-    ``fanout`` ``reachset``: the items are one set, run together (all flagged when one cannot run).
+    ``fanout`` ``reachset``: the items are one set (upstream to downstream), run together.  A
+    reach that cannot run (too few observations) is flagged on its own and the rest of the set
+    runs without it; when the set as a whole cannot run (``NotEnoughDataError``, e.g. too few
+    common times), each reach is run as a single-reach set, so one empty reach never costs the
+    others their estimate.
     """
     if fanout == "reachset":
-        bad = [f"reach {i.obs.reach_id}: {i.reason}" for i in items if i.reason]
-        if bad:
-            reason = "; ".join(bad)
-            return [FlpeResult.invalid(i.obs.reach_id, i.obs.nt, reason) for i in items]
-        try:
-            return list(algo.run([(i.obs, i.priors) for i in items]))
-        except NotEnoughDataError as exc:
-            return [FlpeResult.invalid(i.obs.reach_id, i.obs.nt, exc.reason) for i in items]
+        return _run_set(algo, items)
+    return _run_single(algo, items)
+
+
+def _run_single(algo: Algorithm, items: Sequence[ReachInput]) -> list[FlpeResult]:
     out = []
     for i in items:
         if i.reason:
@@ -113,6 +114,29 @@ def run_algorithm(algo: Algorithm, fanout: str, items: Sequence[ReachInput]) -> 
         except NotEnoughDataError as exc:
             out.append(FlpeResult.invalid(i.obs.reach_id, i.obs.nt, exc.reason))
     return out
+
+
+def _run_set(algo: Algorithm, items: Sequence[ReachInput]) -> list[FlpeResult]:
+    """A set: the runnable reaches together, else one by one; flagged results for the others."""
+    by_reach: dict[int, FlpeResult] = {
+        id(i): FlpeResult.invalid(i.obs.reach_id, i.obs.nt, i.reason) for i in items if i.reason}
+    runnable = [i for i in items if not i.reason]
+    if runnable and len(runnable) < len(items):
+        log.info("set: %d of %d reaches can run (%s); running them without the others", len(runnable),
+                 len(items), "; ".join(f"reach {i.obs.reach_id}: {i.reason}" for i in items if i.reason))
+    if len(runnable) > 1:
+        try:
+            for i, res in zip(runnable, algo.run([(i.obs, i.priors) for i in runnable]), strict=True):
+                by_reach[id(i)] = res
+            runnable = []
+        except NotEnoughDataError as exc:
+            log.info("set of %d reaches cannot run together (%s); running each reach on its own",
+                     len(runnable), exc.reason)
+    for i, res in zip(runnable, _run_single(algo, runnable), strict=True):
+        if not res.valid and len(items) > 1:
+            res.reason = f"{res.reason} (run on its own after the set could not run)"
+        by_reach[id(i)] = res
+    return [by_reach[id(i)] for i in items]
 
 
 def run_combiner(algo: Combiner, items: Sequence[ReachInput], flpe_dir: Path) -> list[FlpeResult]:

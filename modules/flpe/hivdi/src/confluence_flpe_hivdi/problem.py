@@ -427,7 +427,8 @@ def _background(obs: Sequence[ReachObs], pri: Sequence[Priors], valid: Sequence[
                             fallback=anomaly)
         z_out[seg] = geo[mine[-1]].z_line[-1] + own
     return Background(
-        log_q=level + log_shape, sigma_log_qbar=cfg.sigma_log_qbar, sigma_log_q=cfg.sigma_log_q,
+        log_q=level + log_shape, sigma_log_qbar=max(p.mean_q_log_sd(cfg.sigma_log_qbar) for p in pri),
+        sigma_log_q=cfg.sigma_log_q,
         z_out=z_out, sigma_bc=cfg.sigma_bc, log_kref=log_kref, sigma_log_kref=sd_kref,
         beta=np.full(R, cfg.beta_prior), sigma_beta=cfg.sigma_beta, log_depth=log_depth,
         sigma_log_depth=sd_depth, sigma_tilt=cfg.sigma_tilt,

@@ -149,6 +149,7 @@ def build_problem(
     facc: np.ndarray | None = None,
     time: np.ndarray | None = None,
     reach_length: np.ndarray | None = None,
+    qbar_sd: np.ndarray | None = None,
 ) -> SetProblem:
     """Prepare one fit from observations on a common time axis.
 
@@ -172,6 +173,9 @@ def build_problem(
         Times of the set's axis (s); with ``reach_length`` and ``cfg.storage``, the storage term.
     reach_length : ndarray, shape (R,), optional
         Reach lengths (m).
+    qbar_sd : ndarray, shape (R,), optional
+        Log-space sd of each reach's mean-flow prior (default ``cfg.sigma_log_qbar`` for all;
+        :meth:`Priors.mean_q_log_sd` gives a larger one when the SoS states it).
 
     Returns
     -------
@@ -224,7 +228,8 @@ def build_problem(
         pair_mu = np.zeros(0)
 
     log_qbar = np.where(has_q, np.log(np.where(has_q, mean_q, 1.0)), 0.0)
-    qbar_w = has_q / (has_q.sum() * cfg.sigma_log_qbar**2)
+    sd = np.full(R, cfg.sigma_log_qbar) if qbar_sd is None else np.asarray(qbar_sd, float)
+    qbar_w = has_q / (has_q.sum() * sd**2)
     q_for_a0 = np.where(has_q, mean_q, np.exp(log_qbar[has_q].mean()))
     a0_med = a0_prior_median(q_for_a0, dA, width, slope, valid, cfg.na_median, cfg.x1_mean)
     prior_mean = np.column_stack([np.log(a0_med), np.full(R, np.log(cfg.na_median)), np.full(R, cfg.x1_mean)])

@@ -180,6 +180,7 @@ def fit(reaches: Sequence[tuple[ReachObs, Priors]], cfg: MetroManConfig) -> tupl
     valid = (np.vstack([axis.to_set(r, valid_times(o)) == 1 for r, o in enumerate(obs)]) if R
              else np.zeros((0, 0), dtype=bool))
     mean_q = np.asarray([p.mean_q for _, p in reaches], dtype=np.float64)
+    qbar_sd = np.asarray([p.mean_q_log_sd(cfg.sigma_log_qbar) for _, p in reaches], dtype=np.float64)
     has_q = np.isfinite(mean_q) & (mean_q > 0)
     counts = valid.sum(axis=1)
     results: list[FlpeResult | None] = [None] * R
@@ -201,7 +202,7 @@ def fit(reaches: Sequence[tuple[ReachObs, Priors]], cfg: MetroManConfig) -> tupl
                 results[r] = FlpeResult.invalid(obs[r].reach_id, obs[r].nt, "no SoS mean flow prior")
 
     for members in fits:
-        post = _fit_members(obs, members, valid, mean_q, axis, cfg)
+        post = _fit_members(obs, members, valid, mean_q, axis, cfg, qbar_sd)
         for k, r in enumerate(members):
             results[r] = FlpeResult(
                 reach_id=obs[r].reach_id,
@@ -233,6 +234,7 @@ def _fit_members(
     mean_q: np.ndarray,
     axis: SetAxis,
     cfg: MetroManConfig,
+    qbar_sd: np.ndarray | None = None,
 ) -> Posterior:
     """Sample the posterior of the reaches ``members`` (joint when more than one)."""
     sel = [obs[r] for r in members]
@@ -246,6 +248,7 @@ def _fit_members(
     facc = np.asarray([o.facc for o in sel], dtype=np.float64)
     lengths = np.asarray([o.reach_length for o in sel], dtype=np.float64)
     problem = build_problem(width, slope, dxa, mean_q[members], cfg, width_u, slope_u, facc,
-                            time=sub_axis.time, reach_length=lengths)
+                            time=sub_axis.time, reach_length=lengths,
+                            qbar_sd=None if qbar_sd is None else qbar_sd[members])
     rng = np.random.default_rng([cfg.seed, *(int(o.reach_id) for o in sel)])
     return sample_posterior(problem, cfg, rng)

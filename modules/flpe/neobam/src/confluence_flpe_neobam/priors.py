@@ -18,7 +18,8 @@ Discharge, per observation time t (log m3/s):
   either side of the centre; +/- :data:`Q_BOUND_DEFAULT` when absent.
 
 Flow-law parameters (``gbpriors/reach`` ``{p}_hat``, ``{p}_sd``,
-``lower_{p}``, ``upper_{p}`` when all four are finite with sd > 0 and lower <
+``lower_{p}``, ``upper_{p}``, or the published ``lowerbound_{p}``, ``upperbound_{p}``)
+when all four are finite with sd > 0 and lower <
 upper; else the observation-derived defaults of :func:`default_param_priors`,
 which follow the SoS priors module: Wb the 95th percentile of the widths,
 Db from Moody & Troutman 2002, doi:10.1002/esp.403).
@@ -151,8 +152,10 @@ def param_priors(gb: dict[str, float], node_width: np.ndarray) -> tuple[dict[str
     out = default_param_priors(node_width)
     defaulted = []
     for p in PARAMS:
-        vals = [gb.get(k, np.nan) for k in (f"{p}_hat", f"{p}_sd", f"lower_{p}", f"upper_{p}")]
-        hat, sd, lo, hi = (float(v) for v in vals)
+        # bounds as this project writes them (lower_/upper_) or as the published SoS does (lowerbound_/upperbound_)
+        lo_v = gb.get(f"lower_{p}", gb.get(f"lowerbound_{p}", np.nan))
+        hi_v = gb.get(f"upper_{p}", gb.get(f"upperbound_{p}", np.nan))
+        hat, sd, lo, hi = (float(v) for v in (gb.get(f"{p}_hat", np.nan), gb.get(f"{p}_sd", np.nan), lo_v, hi_v))
         if np.all(np.isfinite([hat, sd, lo, hi])) and sd > 0 and lo < hi:
             out[p] = PriorSpec(min(max(hat, lo), hi), sd, lo, hi)
         else:

@@ -6,7 +6,8 @@ below is the SoS / geoBAM value when the reach has one, else the documented defa
 paper's uninformative bounds (its Table 1) are the defaults and outer limits:
 
 - **mean flow** ``Qbar`` (m3/s): lognormal with median ``mean_q`` and log standard deviation
-  :data:`MEAN_Q_LOG_SD` (Sad.jl's ``q_cv``), truncated to ``[mean_q / 10, 10 mean_q]`` (Table 1);
+  :data:`MEAN_Q_LOG_SD` (Sad.jl's ``q_cv``; the SoS's ``mean_q_sd_ln`` when larger),
+  truncated to ``[mean_q / 10, 10 mean_q]`` (Table 1);
 - **discharge of a time**: ``Q_t = Qbar s_t exp(sigma_d e - sigma_d^2 / 2)``, ``e`` standard
   normal, with the seasonal ratio ``s_t = monthly_q[month] / mean_q`` (1 without monthly flows;
   the current Sad.jl's monthly priors) and the day-to-day log spread ``sigma_d`` of the flow
@@ -155,7 +156,7 @@ def sad_priors(pri: Priors, width: float, slope: float) -> SadPriors:
     yn = (N_TYPICAL * qm / (width * np.sqrt(slope))) ** 0.6 if width > 0 and slope > 0 else MAX_BED_DEPTH
     return SadPriors(
         mean_q=qm,
-        qbar=LogNormal(float(np.log(qm)), MEAN_Q_LOG_SD, qm / 10.0, qm * 10.0),
+        qbar=LogNormal(float(np.log(qm)), pri.mean_q_log_sd(MEAN_Q_LOG_SD), qm / 10.0, qm * 10.0),
         n=_log_prior(pri.gb, "n", Uniform(*N_BOUNDS), N_BOUNDS),
         r=_log_prior(pri.gb, "r", LogNormal(*R_GENERIC, *R_BOUNDS), R_BOUNDS),
         depth=Uniform(MIN_BED_DEPTH, max(MAX_BED_DEPTH, BED_DEPTH_NORMALS * float(yn))),
