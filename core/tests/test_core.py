@@ -125,6 +125,10 @@ def test_flpe_outputs_read_the_reference_files(shared_data):
     metro = flpe.read_result(flpe.algorithms()["metroman"], root, 77449100071)  # from the set file, its row
     assert metro is not None and metro.q.shape == (25,) and metro.q[0] == pytest.approx(102.185283, rel=1e-6)
     assert np.isnan(metro.q[1]) and set(metro.params) == {"Abar", "na", "x1"}
+    # MetroMan's q_u is relative (q_u_relative in its row): readers get m3/s
+    assert flpe.algorithms()["metroman"].q_u_relative and metro.q_u is not None
+    ok = np.isfinite(metro.q_u)
+    assert ok.any() and np.all(metro.q_u[ok] > 1.0)  # m3/s on a ~100 m3/s river, not a ratio
     cons = flpe.read_result(flpe.consensus(), root, 74223700011)
     assert cons is not None and cons.q.shape == (55,)
     assert {s.offline for s in flpe.algorithms().values()} >= {"metro", "bam", "hivdi", "momma", "sads"}

@@ -128,6 +128,11 @@ def read_result(spec: FlpeOutput, flpe_root: Path, reach_id: int | str) -> FlpeR
         reason = str(ds.getncattr("reason")) if "reason" in ds.ncattrs() else ""
     q = np.atleast_1d(np.asarray(q, dtype=np.float64))
     q = np.where(q < -1e10, np.nan, q)
+    if q_u is not None:
+        q_u = np.atleast_1d(np.asarray(q_u, dtype=np.float64))
+        q_u = np.where(q_u < -1e10, np.nan, q_u)
+        if spec.q_u_relative:  # the row says the file holds q_u / q: every reader gets m3/s
+            q_u = q_u * q
     return FlpeReachResult(spec.name, rid, q, None if q_u is None else np.atleast_1d(q_u), params, valid, reason)
 
 

@@ -112,6 +112,7 @@ class FlpeContract:
     offline: str
     set_file: str = ""
     flowlaw: str = ""
+    q_u_relative: bool = False
 
     def path(self, flpe_root: Path, reach_id: int | str) -> Path:
         """The reach's own file (it may not exist)."""
@@ -320,6 +321,7 @@ def _contract(name: str, spec: Any, outputs: Sequence[Output]) -> FlpeContract |
         params={str(k): (str(v),) if isinstance(v, str) else tuple(str(x) for x in v)
                 for k, v in dict(spec.get("params", {})).items()},
         moi=str(spec.get("moi", "")), offline=str(spec.get("offline", "")), flowlaw=str(spec.get("flowlaw", "")),
+        q_u_relative=bool(spec.get("q_u_relative", False)),
     )
 
 

@@ -168,7 +168,7 @@ def tiny_run(mnt: Path) -> Path:
     for r, b in METRO_BIAS.items():
         p = metroman_params(r, TRUTH[r] * b)
         q = law["metroman"].q(p, observations(r))
-        write_metroman(flpe, r, q, 0.3 * q, **p)
+        write_metroman(flpe, r, q, np.full_like(q, 0.3), **p)  # MetroMan q_u is relative (q_u_relative)
     for r in REACHES:
         write_swot(mnt / "input" / "swot" / f"{r}_SWOT.nc", r, observations(r))
     entry = {"basin_id": BASIN, "reach_id": [str(r) for r in REACHES], "sword": "na_sword_v16.nc",

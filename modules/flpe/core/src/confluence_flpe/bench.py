@@ -27,6 +27,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+from confluence_core import flpe as flpe_contract
 from confluence_core import log as clog
 from confluence_core.atomic import atomic_path, write_text
 from confluence_core.errors import ConfluenceError
@@ -58,10 +59,11 @@ class RiverRun:
     river: str
     reaches: list[PepsiReach]
     q: dict[str, list[np.ndarray]] = field(default_factory=dict)  # algo -> per reach q[nt]
+    q_u: dict[str, list[np.ndarray | None]] = field(default_factory=dict)  # algo -> per reach q_u[nt] (m3/s)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _run_algo(algo: Algorithm, reaches: Sequence[PepsiReach]) -> list[np.ndarray]:
+def _run_algo(algo: Algorithm, reaches: Sequence[PepsiReach]) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
     """Run one plug-in on a river's reaches with the framework's rules (:func:`.runner.run_algorithm`:
     ``min_obs``, a reach-set algorithm gets the river's reaches in order as one set); NaN where it cannot."""
     items = [ReachInput(r.obs, r.priors) for r in reaches]
@@ -72,7 +74,12 @@ def _run_algo(algo: Algorithm, reaches: Sequence[PepsiReach]) -> list[np.ndarray
     for r, res in zip(reaches, results, strict=True):
         if not res.valid:
             log.info("%s reach %d: %s: %s", r.river, r.reach, algo.name, res.reason)
-    return [np.where(res.valid, np.asarray(res.q, dtype=np.float64), np.nan) for res in results]
+    q = [np.where(res.valid, np.asarray(res.q, dtype=np.float64), np.nan) for res in results]
+    spec = flpe_contract.algorithms().get(algo.name)
+    scale = [qq if spec is not None and spec.q_u_relative else 1.0 for qq in q]  # relative q_u -> m3/s, as files
+    q_u = [None if res.q_u is None or not res.valid else np.asarray(res.q_u, dtype=np.float64) * f
+           for res, f in zip(results, scale, strict=True)]
+    return q, q_u
 
 
 def run_river(path: Path, river_index: int, algos: Sequence[Algorithm], combiners: Sequence[Combiner],
@@ -87,7 +94,7 @@ def run_river(path: Path, river_index: int, algos: Sequence[Algorithm], combiner
     run = RiverRun(path.stem, reaches)
     for algo in algos:
         t0 = time.perf_counter()
-        run.q[algo.name] = _run_algo(algo, reaches)
+        run.q[algo.name], run.q_u[algo.name] = _run_algo(algo, reaches)
         run.seconds[algo.name] = time.perf_counter() - t0
     names = [a.name for a in algos]
     for comb in combiners:
@@ -95,8 +102,9 @@ def run_river(path: Path, river_index: int, algos: Sequence[Algorithm], combiner
             label = comb.name if list(members) == names else f"{comb.name}[{'+'.join(members)}]"
             t0 = time.perf_counter()
             run.q[label] = [
-                np.asarray(comb.combine(r.obs.reach_id, r.obs.nt, {a: run.q[a][k] for a in members}).q,
-                           dtype=np.float64)
+                np.asarray(comb.combine(r.obs.reach_id, r.obs.nt, {a: run.q[a][k] for a in members},
+                                        q_u={a: u for a in members if (u := run.q_u[a][k]) is not None},
+                                        obs=r.obs, priors=r.priors).q, dtype=np.float64)
                 for k, r in enumerate(reaches)
             ]
             run.seconds[label] = time.perf_counter() - t0

@@ -165,8 +165,14 @@ class Algorithm(Protocol):
 class Combiner(Algorithm, Protocol):
     """An FLPE plug-in that combines the other algorithms' discharge series (consensus)."""
 
-    def combine(self, reach_id: int, nt: int, series: Mapping[str, np.ndarray]) -> FlpeResult:
-        """The reach's result from ``series`` (algorithm name -> ``q[nt]``, m3/s; pure: no files)."""
+    def combine(self, reach_id: int, nt: int, series: Mapping[str, np.ndarray], *,
+                q_u: Mapping[str, np.ndarray] | None = None, obs: ReachObs | None = None,
+                priors: Priors | None = None) -> FlpeResult:
+        """The reach's result from ``series`` (algorithm name -> ``q[nt]``, m3/s; pure: no files).
+
+        ``q_u``: the algorithms' stated 1-sigma uncertainties (m3/s) where they give one; ``obs`` and
+        ``priors``: the reach's observations and SoS priors (e.g. to judge a series' variability).
+        """
         ...
 
 

@@ -154,7 +154,7 @@ def run_combiner(algo: Combiner, items: Sequence[ReachInput], flpe_dir: Path) ->
         if i.reason:
             out.append(FlpeResult.invalid(rid, i.obs.nt, i.reason))
             continue
-        series = {}
+        series, q_u = {}, {}
         for name, spec in specs.items():
             try:
                 res = flpe_contract.read_result(spec, flpe_dir, rid)
@@ -163,8 +163,10 @@ def run_combiner(algo: Combiner, items: Sequence[ReachInput], flpe_dir: Path) ->
                 continue
             if res is not None and res.valid:
                 series[name] = res.q
+                if res.q_u is not None and res.q_u.shape == res.q.shape:
+                    q_u[name] = res.q_u  # m3/s (the contract converts relative ones)
         log.info("reach %s: outputs found for %s", rid, ", ".join(series) or "no algorithm")
-        out.append(algo.combine(rid, i.obs.nt, series))
+        out.append(algo.combine(rid, i.obs.nt, series, q_u=q_u, obs=i.obs, priors=i.priors))
     return out
 
 
