@@ -8,6 +8,9 @@ same cases when an engine answers and ``confluence/selftest`` is built
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -140,3 +143,78 @@ def test_docker_and_process_engines_write_the_same_files(tmp_path, selftest_run)
                 netCDF4.Dataset(other / "output" / "selftest" / f"{reach}.nc") as b:
             assert a.variables.keys() == b.variables.keys()
             assert int(a["index"][...]) == int(b["index"][...])
+
+
+# -- signals: no orphans, the run recorded as interrupted (issue 17) ---------------------------------
+def _slow_workflow(tmp_path: Path, sleep_s: float) -> Path:
+    table = tmp_path / "slow_workflow.toml"
+    table.write_text(SELFTEST_WORKFLOW.read_text().replace('"--sleep", "0.8"', f'"--sleep", "{sleep_s}"'))
+    return table
+
+
+def _children_of(run: Path) -> list[int]:
+    """Processes (other than the driver) whose environment points at this run folder."""
+    pids = []
+    needle = f"CONFLUENCE_MNT={run}".encode()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            env = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if needle in env:
+            pids.append(int(proc.name))
+    return pids
+
+
+def _start_driver(tmp_path: Path, run: Path) -> subprocess.Popen[bytes]:
+    confluence = Path(sys.executable).parent / "confluence"
+    proc = subprocess.Popen(
+        [str(confluence), "run", "--workflow", str(_slow_workflow(tmp_path, 60)), "--workdir", str(run),
+         "--engine", "process", "--jobs", "4", "--steps", "fan"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while len([p for p in _children_of(run) if p != proc.pid]) < 8:  # 4 launchers + 4 selftests
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        assert time.monotonic() < deadline, "children did not start"
+        time.sleep(0.1)
+    return proc
+
+
+def _wait_gone(run: Path, seconds: float = 20) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while (left := _children_of(run)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_children_and_records_the_run_as_interrupted(tmp_path, selftest_run, sig):
+    proc = _start_driver(tmp_path, selftest_run)
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=30)
+    text = out.decode()
+    assert proc.returncode == 128 + sig, text
+    assert f"interrupted by {sig.name}" in text and "Traceback" not in text
+    assert _wait_gone(selftest_run) == [], "children outlived the driver"
+    record = json.loads((selftest_run / "run.json").read_text())
+    assert record["status"] == "interrupted" and record["runs"][-1]["signal"] == sig.name
+    assert not list((selftest_run / "state").rglob("*.json")), "a stopped child was marked done"
+    assert not [p for p in selftest_run.rglob(".*.part")]
+    assert not (selftest_run / "run.lock").read_text(), "the lock was not released"
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_driver_leaves_no_orphan(tmp_path, selftest_run):
+    proc = _start_driver(tmp_path, selftest_run)
+    proc.kill()
+    proc.wait(timeout=10)
+    assert _wait_gone(selftest_run) == [], "children outlived a SIGKILLed driver"
+    # the next run takes the folder over and finishes
+    code, text = run_cli(selftest_run, "--engine", "process", "--jobs", "4", "--steps", "fan")
+    assert code == 0, text
+    assert "took over a stale lock" in text
+    assert sorted(outputs(selftest_run)) == sorted(REACHES)

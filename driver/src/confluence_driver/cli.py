@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from confluence_core import workflow as wf
@@ -13,12 +16,63 @@ from confluence_core.errors import ConfluenceError
 
 from . import __version__
 from .data import HYDROCRON, prepare_data, run_environment
-from .runner import LocalRunner, RunFolder, StepFailedError, describe, image_tag
+from .runner import (
+    LocalRunner,
+    RunFolder,
+    RunInterruptedError,
+    StepFailedError,
+    describe,
+    image_tag,
+    needed_images,
+)
+
+#: Set to 1 to see the traceback of an error instead of its one line.
+DEBUG_ENV = "CONFLUENCE_DEBUG"
+
+_HINTS = {
+    errno.ENOSPC: "free some space on that disk, or choose a --workdir on another disk",
+    errno.EDQUOT: "free some space (disk quota exceeded), or choose a --workdir on another disk",
+    errno.EACCES: "check the permissions of that path (ls -ld), or choose another --workdir",
+    errno.EPERM: "check the permissions of that path (ls -ld), or choose another --workdir",
+    errno.EROFS: "that file system is read-only: choose a --workdir on a writable disk",
+    errno.ENOTDIR: "a part of that path is a file, not a folder: choose another path",
+    errno.EISDIR: "that path is a folder where a file was expected: choose another path",
+    errno.ENOENT: "check the path exists",
+    errno.EEXIST: "that path exists already: remove it or choose another",
+    errno.ENAMETOOLONG: "use a shorter path",
+    errno.EMFILE: "too many open files: lower --jobs or raise `ulimit -n`",
+}
 
 
-def _fail(exc: ConfluenceError) -> None:
-    click.echo(f"error: {exc}", err=True)
+def _debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an OS error: the file, the reason and what to do."""
+    where = exc.filename if exc.filename is not None else ""
+    if exc.filename2 is not None:
+        where = f"{where} -> {exc.filename2}"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    hint = _HINTS.get(exc.errno or -1, f"see the reason above; {DEBUG_ENV}=1 shows the traceback")
+    return f"error: {where + ': ' if where else ''}{reason}: {hint}"
+
+
+def _fail(exc: ConfluenceError | OSError) -> None:
+    if _debug():
+        raise exc
+    click.echo(os_error_line(exc) if isinstance(exc, OSError) else f"error: {exc}", err=True)
     sys.exit(1)
+
+
+class _Group(click.Group):
+    """Every command: a ConfluenceError or an OS error is one line on stderr and exit 1, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ConfluenceError, OSError) as exc:
+            _fail(exc)
 
 
 def _load(workflow_file: str | None) -> wf.Workflow:
@@ -30,7 +84,7 @@ def _load(workflow_file: str | None) -> wf.Workflow:
         raise  # unreachable: _fail exits
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="confluence")
 def main() -> None:
     """Confluence: SWOT river discharge, from RiverSP granules to gauge validation."""
@@ -131,6 +185,8 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
     """Run the workflow (with no data given, on the built-in demo world)."""
     from .engines import select_engine
 
+    folder: RunFolder | None = None
+    created = started = False
     try:
         flow = wf.load(workflow_file)
         chosen = flow.select(step_names or None, start, until)
@@ -146,9 +202,13 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
             for line in describe(flow, chosen, folder, wanted):
                 click.echo(line)
             return
-        folder.create()
         if source and source.lower() != HYDROCRON and not Path(source).is_dir():
             raise ConfluenceError("--source: not a folder (nor 'hydrocron')", source)
+        created = not folder.root.exists()
+        folder.create()
+        took_over = folder.lock.acquire()
+        if took_over:
+            click.echo(f"note: {took_over}", err=True)
         note = prepare_data(folder, source, sword, sos, needs_data=workflow_file is None,
                             reach_ids=_reaches(reach_ids), sos_branch=sos_branch)
         data_env, gauge_note = run_environment(folder, source, _reaches(reach_ids), gauges, gauge_reaches,
@@ -159,15 +219,30 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
             folder.link_source(Path(previous), "previous")
         if note:
             click.echo(note, err=True)
-        runner = LocalRunner(flow, folder, select_engine(engine), jobs=jobs, force=force,
+        chosen_engine = select_engine(engine, images=needed_images(chosen))
+        runner = LocalRunner(flow, folder, chosen_engine, jobs=jobs, force=force,
                              reaches=wanted, env=env, echo=lambda m: click.echo(m, err=True))
+        started = True
         runner.run(chosen)
     except StepFailedError as exc:
         click.echo(f"error: {exc}", err=True)
         click.echo("later steps were not started; fix the cause and rerun (finished children are kept)", err=True)
         sys.exit(1)
-    except ConfluenceError as exc:
+    except RunInterruptedError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(128 + exc.signum)
+    except KeyboardInterrupt:  # before the steps started: nothing is running yet
+        click.echo("error: interrupted before any step started; rerun the same command", err=True)
+        sys.exit(130)
+    except (ConfluenceError, OSError) as exc:
         _fail(exc)
+    finally:
+        if folder is not None:
+            if created and not started:
+                with contextlib.suppress(OSError):  # stopped at its argument checks: no empty folder left
+                    folder.remove_if_empty()
+            folder.lock.release()
+    assert folder is not None
     click.echo(f"run folder: {folder.root}", err=True)
 
 

@@ -4,6 +4,10 @@ On a terminal, rich redraws a bar in place; on a log (not a terminal), a plain
 line is written at most every ``every`` seconds while the step runs.  Either
 way the step ends with one summary line, ``LABEL [bar] D/T done, F failed[, S
 skipped], MM:SS.s``, which logs and tests read.
+
+While children run, the display names them with their own elapsed time
+(``running: 74269800011 12:03, ...``), and a plain line is written every
+``every`` seconds even when no child finishes, so a long step shows it is alive.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from rich.console import Console
@@ -30,9 +35,12 @@ class StepProgress:
         Where to draw (default standard error).
     every : float
         Seconds between two plain lines when ``stream`` is not a terminal.
+    running : callable, optional
+        Returns the children running now as ``(key, elapsed seconds)``.
     """
 
-    def __init__(self, label: str, total: int, stream: TextIO | None = None, every: float = 10.0):
+    def __init__(self, label: str, total: int, stream: TextIO | None = None, every: float = 10.0,
+                 running: Callable[[], list[tuple[str, float]]] | None = None):
         self.label, self.total = label, total
         self.done = self.failed = self.skipped = 0
         self.console = Console(file=stream or sys.stderr, highlight=False, soft_wrap=True)
@@ -40,12 +48,38 @@ class StepProgress:
         self.start = time.monotonic()
         self._last = 0.0
         self._lock = threading.Lock()
+        self._running = running
         self._bar: Progress | None = None
+        self._stop = threading.Event()
         if self.console.is_terminal:
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[counts]}"),
-                                 TimeElapsedColumn(), console=self.console, transient=True)
-            self._task = self._bar.add_task(label, total=max(total, 1), counts=self._counts())
+                                 TimeElapsedColumn(), TextColumn("{task.fields[running]}"),
+                                 console=self.console, transient=True)
+            self._task = self._bar.add_task(label, total=max(total, 1), counts=self._counts(), running="")
             self._bar.start()
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+        self._ticker.start()
+
+    def running_text(self, limit: int = 3) -> str:
+        """``running: KEY MM:SS, ... (+N more)``, the longest-running first; '' when none runs."""
+        now = sorted(self._running() if self._running else [], key=lambda kv: -kv[1])
+        if not now:
+            return ""
+        shown = ", ".join(f"{key} {int(t // 60):02d}:{int(t % 60):02d}" for key, t in now[:limit])
+        more = f" (+{len(now) - limit} more)" if len(now) > limit else ""
+        return f"running: {shown}{more}"
+
+    def _tick(self) -> None:
+        """Refresh the running children on a terminal; a plain line every ``every`` s on a log."""
+        period = 1.0 if self._bar is not None else self.every
+        while not self._stop.wait(period):
+            with self._lock:
+                if self._bar is not None:
+                    self._bar.update(self._task, running=self.running_text())
+                    continue
+                self._last = time.monotonic()
+                running = self.running_text()
+                self.console.print(self.line() + (f", {running}" if running else ""), markup=False)
 
     def _counts(self) -> str:
         extra = f", {self.skipped} skipped" if self.skipped else ""
@@ -71,9 +105,12 @@ class StepProgress:
             now = time.monotonic()
             if now - self._last >= self.every and self.done + self.failed + self.skipped < self.total:
                 self._last = now
-                self.console.print(self.line(), markup=False)
+                running = self.running_text()
+                self.console.print(self.line() + (f", {running}" if running else ""), markup=False)
 
     def close(self) -> None:
+        self._stop.set()
+        self._ticker.join()
         with self._lock:
             if self._bar is not None:
                 self._bar.stop()

@@ -7,6 +7,8 @@ import json
 import os
 import re
 import shutil
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
@@ -28,6 +30,7 @@ from confluence_core.workflow import SWORD_VERSION_ENV, TABLE_ENV, Step, Workflo
 from . import __version__
 from .engines import Engine, JobResult, JobSpec
 from .fanout import Child, children, expected_outputs
+from .lock import RunLock
 from .progress import StepProgress
 
 _PLACEHOLDER_RE = re.compile(r"\{[a-z_]+\}")
@@ -35,6 +38,8 @@ _PLACEHOLDER_RE = re.compile(r"\{[a-z_]+\}")
 IMAGE_PREFIX = "confluence"
 #: Volumes that are links to folders given by the user, not folders of the run.
 LINKED_VOLUMES = ("source", "previous")
+#: Fan-outs whose empty list (or empty ``--reaches`` selection) means a run with nothing in it.
+EMPTY_IS_AN_ERROR = ("reach", "basin")
 
 
 def image_tag(image: str, version: str = __version__) -> str:
@@ -50,6 +55,31 @@ class RunFolder:
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).absolute()
+        self.lock = RunLock(self.root)
+
+    def remove_if_empty(self) -> bool:
+        """Remove the folder when it holds no file but its lock (a run that stopped before starting)."""
+        if not self.root.is_dir() or self.root.is_symlink():
+            return False
+        for path in self.root.rglob("*"):
+            if path.is_symlink() or (path.is_file() and path != self.lock.path):
+                return False
+        self.lock.release()
+        shutil.rmtree(self.root)
+        return True
+
+    def sweep_partials(self) -> list[Path]:
+        """Remove the temporary files (``.*.part``) an earlier, killed run left in any volume."""
+        removed = []
+        for name in VOLUMES:
+            vol = self.volume(name)
+            if name in LINKED_VOLUMES or not vol.is_dir():
+                continue
+            for path in vol.rglob(".*.part"):
+                if is_partial(path) and path.is_file():
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+        return removed
 
     def volume(self, name: str) -> Path:
         return self.root / name
@@ -121,6 +151,20 @@ class StepFailedError(ConfluenceError):
     """A step had failed children; later steps were not started."""
 
 
+class RunInterruptedError(ConfluenceError):
+    """The driver got SIGTERM or SIGINT: its children were stopped and the run recorded as interrupted."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"interrupted by {signal.Signals(signum).name}: running children were stopped; "
+                         "rerun the same command to resume (finished children are kept)")
+
+
+def needed_images(steps: Sequence[Step], version: str = __version__) -> dict[str, tuple[str, ...]]:
+    """Image tag -> command of every step that runs locally."""
+    return {image_tag(s.image, version): s.command for s in steps if s.ready and s.local == "run"}
+
+
 @dataclass
 class LocalRunner:
     """Runs selected steps of a workflow in a run folder with one engine."""
@@ -135,24 +179,69 @@ class LocalRunner:
     version: str = __version__
     echo: Callable[[str], None] = print
     run_id: str = ""
+    interrupted: int = 0  # the signal that stopped the run, 0 while it runs
+    started: str = ""
 
     def __post_init__(self) -> None:
         self.run_id = self.run_id or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        self.started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self._running: dict[int, tuple[str, float]] = {}
+        self._running_lock = threading.Lock()
 
     # -- planning ---------------------------------------------------------------------------
     def runnable(self, steps: Sequence[Step]) -> list[Step]:
         return [s for s in steps if s.ready and s.local == "run"]
 
     def check(self, steps: Sequence[Step]) -> None:
-        self.engine.check({image_tag(s.image, self.version): s.command for s in self.runnable(steps)})
+        self.engine.check(needed_images(steps, self.version))
 
     def plan(self, step: Step) -> list[Child]:
         return children(step, self.folder.volume("input"), self.reaches)
 
     # -- running ----------------------------------------------------------------------------
     def run(self, steps: Sequence[Step]) -> list[StepReport]:
+        """Run ``steps`` in order; SIGTERM/SIGINT stop the children and raise :class:`RunInterruptedError`."""
         self.check(steps)
-        reports = []
+        swept = self.folder.sweep_partials()
+        if swept:
+            self.echo(f"removed {len(swept)} temporary file(s) left by an earlier run, e.g. {swept[0]}")
+        reports: list[StepReport] = []
+        previous = self._install_signals()
+        status = "failed"
+        try:
+            self._record(reports, "running")
+            self._run(steps, reports)
+            if any(r.results for r in reports):
+                self.check_reaches_left()
+            status = "finished"
+        except RunInterruptedError:
+            status = "interrupted"
+            raise
+        finally:
+            self._restore_signals(previous)
+            if self.interrupted:
+                status = "interrupted"
+            self._record(reports, status)
+        return reports
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if self.interrupted:
+            return
+        self.interrupted = signum
+        self.echo(f"{signal.Signals(signum).name}: stopping the running children ...")
+        threading.Thread(target=self.engine.stop, daemon=True).start()
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    @staticmethod
+    def _restore_signals(previous: dict[int, Any]) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    def _run(self, steps: Sequence[Step], reports: list[StepReport]) -> None:
         for n, step in enumerate(steps, 1):
             label = f"[{n}/{len(steps)}] {step.name}"
             if not step.ready:
@@ -169,25 +258,68 @@ class LocalRunner:
             if step.summary is not None:
                 report.summary = self._child_summaries(step)
             reports.append(report)
-            self._record(reports)
+            self._record(reports, "running")
+            if self.interrupted:
+                raise RunInterruptedError(self.interrupted)
             if report.failed:
                 raise StepFailedError(self.failure_message(report))
-        return reports
+
+    def check_not_empty(self, step: Step, kids: Sequence[Child]) -> None:
+        """Raise when a per-reach or per-basin step has nothing to work on.
+
+        Its list is empty (the earlier steps kept no reach), or ``--reaches`` selects none of
+        its entries.  Per-set lists may be empty in a good run (no set could be formed), and
+        per-continent lists are fixed: those are not checked.
+        """
+        if kids or step.fanout not in EMPTY_IS_AN_ERROR:
+            return
+        path = self.folder.volume("input") / step.list
+        every = children(step, self.folder.volume("input"))
+        if not every:
+            raise ConfluenceError(
+                f"step {step.name}: no {step.fanout} to run, the list is empty (the earlier steps kept none: "
+                "see their logs in logs/ and the source data)", path)
+        wanted = ", ".join(sorted(self.reaches or ())[:10])
+        raise ConfluenceError(
+            f"--reaches selects none of the {len(every)} entries of this run ({wanted} not found): "
+            "check the ids", path)
+
+    def check_reaches_left(self) -> None:
+        """Raise when the run ends with an empty reach list (e.g. ``--until input`` on corrupt granules)."""
+        path = self.folder.volume("input") / "reaches.json"
+        if path.exists() and read_json(path) == []:
+            raise ConfluenceError("the run ends with zero reaches: the input step kept none "
+                                  "(see logs/input/ and the source data)", path)
+
+    def _running_now(self) -> list[tuple[str, float]]:
+        now = time.monotonic()
+        with self._running_lock:
+            return [(key, now - t0) for key, t0 in self._running.values()]
 
     def run_step(self, step: Step, label: str) -> StepReport:
         kids = self.plan(step)
+        self.check_not_empty(step, kids)
         report = StepReport(step, total=len(kids))
         todo = [c for c in kids if self.force or not self.is_done(step, c)]
         report.skipped = len(kids) - len(todo)
-        progress = StepProgress(label, len(kids))
+        progress = StepProgress(label, len(kids), running=self._running_now)
         started = time.monotonic()
         progress.update(skipped=report.skipped)
         resource = self.workflow.resources[step.resources]
         workers = max(1, min(len(todo), self.jobs // max(1, resource.slots) or 1))
 
         def one(child: Child) -> JobResult:
+            spec = self.spec(step, child, resource.timeout_s)
+            if self.interrupted:
+                return JobResult(spec, 130, 0.0, "interrupted before it started")
             self.marker_path(step, child).unlink(missing_ok=True)
-            result = self.engine.run(self.spec(step, child, resource.timeout_s))
+            with self._running_lock:
+                self._running[child.index] = (child.key, time.monotonic())
+            try:
+                result = self.engine.run(spec)
+            finally:
+                with self._running_lock:
+                    self._running.pop(child.index, None)
             if result.ok:
                 missing = [p for p in self.outputs(step, child) if not p.exists()]
                 if missing:
@@ -196,16 +328,18 @@ class LocalRunner:
                 else:
                     write_json(self.marker_path(step, child), {
                         "key": child.key, "engine": self.engine.name, "run_id": self.run_id,
-                        "seconds": round(result.seconds, 3),
+                        "seconds": round(result.seconds, 3), **_usage(result),
                     })
             progress.update(done=int(result.ok), failed=int(not result.ok))
             return result
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            report.results = list(pool.map(one, todo))
-        report.wall_s = time.monotonic() - started
-        progress.close()
-        if report.failed:
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                report.results = list(pool.map(one, todo))
+        finally:
+            report.wall_s = time.monotonic() - started
+            progress.close()
+        if report.failed or self.interrupted:
             self.sweep_partials(step)
         return report
 
@@ -267,25 +401,55 @@ class LocalRunner:
             f"; log: {first.spec.log_path}"
         )
 
-    def _record(self, reports: Sequence[StepReport]) -> None:
+    def _record(self, reports: Sequence[StepReport], status: str) -> None:
+        """Write ``run.json``: this run's attempt of each step is appended (or updated), never overwritten."""
         path = self.folder.root / "run.json"
         record = read_json(path) if path.exists() else {}
-        record.update({"run_id": self.run_id, "engine": self.engine.name, "version": self.version})
+        record.update({"run_id": self.run_id, "engine": self.engine.name, "version": self.version,
+                       "status": status})
+        run = {"run_id": self.run_id, "started": self.started, "status": status, "engine": self.engine.name}
+        if status != "running":
+            run["ended"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        if self.interrupted:
+            run["signal"] = signal.Signals(self.interrupted).name
+        _upsert(record.setdefault("runs", []), run)
         steps = record.setdefault("steps", {})
         for r in reports:
             if r.note:
                 continue
-            steps[r.step.name] = {
-                "total": r.total, "skipped": r.skipped,
+            peaks = [float(x.extra["peak_mib"]) for x in r.results if "peak_mib" in x.extra]
+            cpus = [float(x.extra["cpu_s"]) for x in r.results if "cpu_s" in x.extra]
+            attempt = {
+                "run_id": self.run_id, "total": r.total, "skipped": r.skipped, "ran": len(r.results),
                 "succeeded": sum(x.ok for x in r.results), "failed": [x.spec.index for x in r.failed],
                 "seconds": round(sum(x.seconds for x in r.results), 3), "wall_s": round(r.wall_s, 3),
-                "peak_mib": max((float(x.extra.get("peak_mib", "nan")) for x in r.results), default=None),
-                "run_id": self.run_id,
+                "cpu_s": round(sum(cpus), 3) if cpus else None, "peak_mib": max(peaks) if peaks else None,
             }
+            entry = steps.setdefault(r.step.name, {})
+            attempts = entry.get("attempts")
+            if not isinstance(attempts, list):  # a record of an older driver: its figures are the first attempt
+                attempts = [{k: v for k, v in entry.items() if k not in ("reaches", "summary", "children")}] \
+                    if entry else []
+            _upsert(attempts, attempt)
+            kids = entry.get("children") if isinstance(entry.get("children"), dict) else {}
+            for x in r.results:
+                kids[str(x.spec.index)] = {"run_id": self.run_id, "returncode": x.returncode,
+                                           "seconds": round(x.seconds, 3), **_usage(x)}
+            ran = [a for a in attempts if a.get("ran")]
+            entry.update({
+                "total": r.total, "skipped": r.skipped, "succeeded": attempt["succeeded"],
+                "failed": attempt["failed"], "run_id": self.run_id,
+                # over every attempt that ran children: the step's whole cost, not the last resume's
+                "seconds": round(sum(a.get("seconds") or 0.0 for a in ran), 3),
+                "wall_s": round(sum(a.get("wall_s") or 0.0 for a in ran), 3),
+                "cpu_s": round(sum(a.get("cpu_s") or 0.0 for a in ran), 3),
+                "peak_mib": max((a["peak_mib"] for a in ran if a.get("peak_mib") is not None), default=None),
+                "attempts": attempts, "children": kids,
+            })
             if r.reaches is not None:
-                steps[r.step.name]["reaches"] = r.reaches
+                entry["reaches"] = r.reaches
             if r.summary is not None:
-                steps[r.step.name]["summary"] = r.summary
+                entry["summary"] = r.summary
         write_json(path, record, indent=1)
 
     def _child_summaries(self, step: Step) -> dict[str, Any] | None:
@@ -317,6 +481,24 @@ class LocalRunner:
             top = "; ".join(f"{n} x {why}" for why, n in list(got["reasons"].items())[:3])
             self.echo(f"{step.name}: {got['valid']} reaches with an estimate, {got['flagged']} flagged ({top})")
         return got
+
+
+def _usage(result: JobResult) -> dict[str, float]:
+    """The child's own peak memory (MiB) and CPU seconds, when its engine measured them."""
+    out: dict[str, float] = {}
+    for key in ("peak_mib", "cpu_s"):
+        if key in result.extra:
+            out[key] = float(result.extra[key])
+    return out
+
+
+def _upsert(items: list[Any], item: dict[str, Any]) -> None:
+    """Replace the entry of ``item``'s run_id in ``items``, or append it."""
+    for i, old in enumerate(items):
+        if isinstance(old, dict) and old.get("run_id") == item["run_id"]:
+            items[i] = item
+            return
+    items.append(item)
 
 
 def describe(workflow: Workflow, steps: Sequence[Step], folder: RunFolder,

@@ -55,6 +55,14 @@ class Engine(abc.ABC):
     def run(self, spec: JobSpec) -> JobResult:
         """Run one job to its end (or timeout) and return how it ended."""
 
+    def stop(self, grace_s: float = 5.0) -> None:
+        """Stop every running job (SIGTERM, then SIGKILL after ``grace_s``) and start no more."""
+        return None
+
+    def running(self) -> list[JobSpec]:
+        """The jobs running now (for the progress display)."""
+        return []
+
 
 def failure_reason(log_path: Path, limit: int = 300) -> str:
     """The job's own last ``error:`` line, else its last non-empty log line."""
@@ -68,8 +76,13 @@ def failure_reason(log_path: Path, limit: int = 300) -> str:
     return lines[-1][:limit] if lines else "no output"
 
 
-def select_engine(name: str, echo: bool = True) -> Engine:
-    """Return the engine called ``name`` (``docker``, ``process`` or ``auto``)."""
+def select_engine(name: str, echo: bool = True, images: dict[str, tuple[str, ...]] | None = None) -> Engine:
+    """Return the engine called ``name`` (``docker``, ``process`` or ``auto``).
+
+    ``auto`` chooses Docker only when an engine answers and every image of ``images``
+    (tag -> command, the images the run needs) is built; else the process engine,
+    saying why.
+    """
     from .docker_engine import DockerEngine, docker_client
     from .process import ProcessEngine
 
@@ -84,7 +97,13 @@ def select_engine(name: str, echo: bool = True) -> Engine:
             engine = ProcessEngine()
             why = f"({exc})"
         else:
-            why = "(a Docker engine answers)"
+            why = "(a Docker engine answers and the images are built)"
+            if images:
+                try:
+                    engine.check(images)
+                except ConfluenceError as exc:
+                    engine = ProcessEngine()
+                    why = f"(a Docker engine answers but {exc})"
         if echo:
             import click
 

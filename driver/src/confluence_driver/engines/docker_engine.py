@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,22 @@ class DockerEngine(Engine):
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        self._containers: dict[str, tuple[Any, JobSpec]] = {}
+        self._lock = threading.Lock()
+        self._stopping = False
+
+    def running(self) -> list[JobSpec]:
+        with self._lock:
+            return [spec for _, spec in self._containers.values()]
+
+    def stop(self, grace_s: float = 5.0) -> None:
+        """Stop every running container (SIGTERM, SIGKILL after ``grace_s``) and start no more."""
+        with self._lock:
+            self._stopping = True
+            containers = [c for c, _ in self._containers.values()]
+        for container in containers:
+            with contextlib.suppress(Exception):  # already gone
+                container.stop(timeout=max(1, int(grace_s)))
 
     def check(self, images: dict[str, tuple[str, ...]]) -> None:
         import docker
@@ -69,11 +87,15 @@ class DockerEngine(Engine):
             env[TABLE_ENV] = TABLE_IN_CONTAINER
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         start = time.monotonic()
-        container = self.client.containers.run(
-            spec.image, list(spec.command), environment=env, volumes=volumes,
-            user=f"{os.getuid()}:{os.getgid()}", detach=True, working_dir="/tmp",
-            labels={"confluence.step": spec.step, "confluence.index": str(spec.index)},
-        )
+        with self._lock:
+            if self._stopping:
+                return JobResult(spec, 130, 0.0, "interrupted before it started")
+            container = self.client.containers.run(
+                spec.image, list(spec.command), environment=env, volumes=volumes,
+                user=f"{os.getuid()}:{os.getgid()}", detach=True, working_dir="/tmp",
+                labels={"confluence.step": spec.step, "confluence.index": str(spec.index)},
+            )
+            self._containers[container.id] = (container, spec)
         try:
             try:
                 status = container.wait(timeout=spec.timeout_s)
@@ -87,6 +109,8 @@ class DockerEngine(Engine):
                 with spec.log_path.open("a") as log:
                     log.write(f"\nerror: timed out after {spec.timeout_s:.0f} s\n")
         finally:
+            with self._lock:
+                self._containers.pop(container.id, None)
             container.remove(force=True)
         seconds = time.monotonic() - start
         return JobResult(spec, code, seconds, "" if code == 0 else failure_reason(spec.log_path))
