@@ -38,8 +38,6 @@ def _digest(path) -> str:
 
 def test_same_seed_same_world(world, tmp_path) -> None:
     again = generate(tmp_path / "again")
-    print(f"\ndemo world generated in {again.seconds:.2f} s")
-    assert again.seconds < 60
     for a, b in [(world.truth, again.truth), *zip(world.sword.values(), again.sword.values(), strict=True),
                  *zip(world.sos.values(), again.sos.values(), strict=True)]:
         assert _nc_vars(a) == _nc_vars(b)
