@@ -67,6 +67,19 @@ def test_plain_gauge_csv(tmp_path: Path) -> None:
     assert not (tmp_path / "out2.csv").exists()
 
 
+def test_gauge_errors_name_the_users_file_and_line(tmp_path: Path) -> None:
+    """Negative flows and bad reach ids fail when the file is read, naming the user's file (issue 17)."""
+    src = tmp_path / "my_gauges.csv"
+    src.write_text("site,reach_id,date,discharge_cms\nA1,81320300011,2024-06-01,12.5\nA1,81320300011,2024-06-02,-3\n")
+    with pytest.raises(InputError, match="line 3: discharge '-3' is negative") as err:
+        write_gauges(src, tmp_path / "out.csv", {}, [])
+    assert "my_gauges.csv" in str(err.value)
+    src.write_text("site,reach_id,date,discharge_cms\nA1,8132030001,2024-06-01,12.5\n")
+    with pytest.raises(InputError, match="line 2: reach_id '8132030001' is not an 11-digit SWORD reach id"):
+        write_gauges(src, tmp_path / "out.csv", {}, [])
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_prior_csv_is_copied_and_passed_never_the_gauges(tmp_path: Path, kobuk: Path) -> None:
     folder = RunFolder(tmp_path / "run")
     folder.create()

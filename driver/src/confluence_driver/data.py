@@ -283,14 +283,22 @@ def write_gauges(src: Path, dest: Path, site_reaches: dict[str, list[str]], run_
     text = rows[i_q if i_q is not None else i_cfs]
     absent = (text == "") | text.str.lower().isin(("na", "nan"))
     q = pd.to_numeric(text.where(~absent, "nan"), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    reach_ok = (rows[i_reach].str.fullmatch(r"[1-9]\d{10}").to_numpy() if i_reach is not None
+                else np.ones(len(rows), dtype=bool))
+    with np.errstate(invalid="ignore"):
+        negative = q < 0
     bad = _first_bad(table.n_fields != len(names), ~date.str.fullmatch(r"\d{4}-\d{2}-\d{2}").to_numpy(),
-                     np.isnan(q) & ~absent.to_numpy())
+                     np.isnan(q) & ~absent.to_numpy(), negative, ~reach_ok)
     if bad is not None:
         i, check = bad
         line = i + 2
         reason = [f"{table.n_fields[i]} fields, the header has {len(names)}",
                   f"date {rows[i_date].iloc[i]!r} is not YYYY-MM-DD",
-                  f"discharge {text.iloc[i]!r} is not a number"][check]
+                  f"discharge {text.iloc[i]!r} is not a number",
+                  f"discharge {text.iloc[i]!r} is negative (a gauge flow must be >= 0; leave the value empty "
+                  "where it is unknown)",
+                  f"reach_id {rows[i_reach].iloc[i] if i_reach is not None else ''!r} is not an 11-digit "
+                  "SWORD reach id"][check]
         raise InputError(f"line {line}: {reason}", src)
     if i_q is None:
         q = q * CFS_TO_CMS
