@@ -130,10 +130,13 @@ def read_result(spec: FlpeOutput, flpe_root: Path, reach_id: int | str) -> FlpeR
     q = np.where(q < -1e10, np.nan, q)
     if q_u is not None:
         q_u = np.atleast_1d(np.asarray(q_u, dtype=np.float64))
-        q_u = np.where(q_u < -1e10, np.nan, q_u)
-        if spec.q_u_relative:  # the row says the file holds q_u / q: every reader gets m3/s
-            q_u = q_u * q
-    return FlpeReachResult(spec.name, rid, q, None if q_u is None else np.atleast_1d(q_u), params, valid, reason)
+        q_u = q_u_in_m3s(spec, q, np.where(q_u < -1e10, np.nan, q_u))
+    return FlpeReachResult(spec.name, rid, q, q_u, params, valid, reason)
+
+
+def q_u_in_m3s(spec: FlpeOutput, q: np.ndarray, q_u: np.ndarray) -> np.ndarray:
+    """An algorithm's discharge uncertainty in m3/s: ``q_u * q`` when its row says ``q_u_relative``."""
+    return np.asarray(q_u, dtype=np.float64) * (q if spec.q_u_relative else 1.0)
 
 
 def summarise(spec: FlpeOutput, flpe_root: Path, reach_ids: Sequence[int | str]) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from confluence_core.errors import ConfluenceError
 from . import metrics, registry
 from .interface import Algorithm, Combiner, is_combiner
 from .pepsi import PepsiReach, load_river
-from .runner import ReachInput, run_algorithm
+from .runner import ReachInput, check_obs, run_algorithm
 
 #: One row of the score tables: names (river, algo) and numbers (counts, scores).
 Row = dict[str, str | int | float]
@@ -67,18 +67,17 @@ def _run_algo(algo: Algorithm, reaches: Sequence[PepsiReach]) -> tuple[list[np.n
     """Run one plug-in on a river's reaches with the framework's rules (:func:`.runner.run_algorithm`:
     ``min_obs``, a reach-set algorithm gets the river's reaches in order as one set); NaN where it cannot."""
     items = [ReachInput(r.obs, r.priors) for r in reaches]
-    for r, item in zip(reaches, items, strict=True):
-        if r.obs.n_valid < algo.min_obs:
-            item.reason = f"{r.obs.n_valid} valid observations < {algo.min_obs}"
+    for item in items:
+        check_obs(algo, item)
     results = run_algorithm(algo, registry.fanout(algo), items)
     for r, res in zip(reaches, results, strict=True):
         if not res.valid:
             log.info("%s reach %d: %s: %s", r.river, r.reach, algo.name, res.reason)
     q = [np.where(res.valid, np.asarray(res.q, dtype=np.float64), np.nan) for res in results]
-    spec = flpe_contract.algorithms().get(algo.name)
-    scale = [qq if spec is not None and spec.q_u_relative else 1.0 for qq in q]  # relative q_u -> m3/s, as files
-    q_u = [None if res.q_u is None or not res.valid else np.asarray(res.q_u, dtype=np.float64) * f
-           for res, f in zip(results, scale, strict=True)]
+    spec = flpe_contract.algorithms().get(algo.name)  # relative q_u -> m3/s, as readers of the files get it
+    q_u = [None if res.q_u is None or not res.valid else res.q_u if spec is None
+           else flpe_contract.q_u_in_m3s(spec, qq, np.asarray(res.q_u, dtype=np.float64))
+           for res, qq in zip(results, q, strict=True)]
     return q, q_u
 
 

@@ -83,7 +83,8 @@ def load_reach(entry: Mapping[str, Any], input_dir: Path) -> ReachInput:
     return ReachInput(obs, priors)
 
 
-def _check_obs(algo: Algorithm, item: ReachInput) -> None:
+def check_obs(algo: Algorithm, item: ReachInput) -> None:
+    """Flag ``item`` (its ``reason``) when it has fewer valid observations than ``algo.min_obs``."""
     if not item.reason and not is_combiner(algo) and item.obs.n_valid < algo.min_obs:
         item.reason = f"{item.obs.n_valid} valid observations, {algo.name} needs {algo.min_obs}"
         log.info("reach %s: %s; writing flagged output", item.obs.reach_id, item.reason)
@@ -229,7 +230,7 @@ def run_entry(algo: Algorithm, entry: Any, input_dir: Path, flpe_dir: Path,
     if not items:
         return []
     for i in items:
-        _check_obs(algo, i)
+        check_obs(algo, i)
     results = run_combiner(algo, items, flpe_dir) if is_combiner(algo) else run_algorithm(algo, step.fanout, items)
     if len(results) != len(items):
         raise ConfluenceError(f"{algo.name} returned {len(results)} results for {len(items)} reaches")
