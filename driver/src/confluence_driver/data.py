@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 import re
 import shutil
@@ -13,6 +12,7 @@ import numpy as np
 import pandas as pd
 from confluence_core import atomic, tables
 from confluence_core.errors import ConfluenceError, InputError
+from confluence_core.jsonio import read_json, write_json
 
 from .runner import RunFolder
 
@@ -85,9 +85,9 @@ def fetch_podaac_sos(folder: RunFolder, reach_ids: list[str], branch: str) -> li
     continents = sorted({continent_of(r) for r in reach_ids})
     downloads = [fetch_priors(c, sos_cache_dir(), branch=branch) for c in continents]
     record_path = folder.root / "run.json"
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    record = read_json(record_path) if record_path.exists() else {}
     record["sos"] = [d.record() for d in downloads]
-    atomic.write_text(record_path, json.dumps(record, indent=1, default=str))
+    write_json(record_path, record, indent=1)
     return stage_sos(folder, [d.path for d in downloads])
 
 
