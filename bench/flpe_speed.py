@@ -19,6 +19,7 @@ import time
 import numpy as np
 from confluence_flpe import registry
 from confluence_flpe.interface import Priors, ReachObs
+from peer import peer_seconds
 
 TARGETS = {"momma": 0.1, "metroman": 2.0, "neobam": 10.0, "sad": 2.0, "hivdi": 2.0, "sic4dvar": 2.0}
 
@@ -56,7 +57,7 @@ def main() -> None:
     parser.add_argument("--algos", default="")
     args = parser.parse_args()
     wanted = [a for a in args.algos.split(",") if a] or registry.names()
-    peer = statistics.median(_peer_seconds() for _ in range(args.repeat))
+    peer = statistics.median(peer_seconds() for _ in range(args.repeat))
     print(f"peer: {peer:.3f} CPU s (numpy workload: 200 solves of a 200 x 200 system)")
     print(f"{'algorithm':<10} {'CPU s/reach':>11} {'x peer':>7} {'target s':>9}"
           "  (50 times x 30 nodes, 3 reaches a job)")
@@ -79,15 +80,6 @@ def main() -> None:
         print(f"{name:<10} {per_reach:>11.3f} {per_reach / peer:>7.2f} {target if target else '-':>9}")
 
 
-def _peer_seconds() -> float:
-    """CPU seconds of a fixed numpy workload (the peer every figure is set beside)."""
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((200, 200)) + 200 * np.eye(200)
-    b = rng.standard_normal(200)
-    start = time.process_time()
-    for _ in range(200):
-        b = np.linalg.solve(a, b)
-    return time.process_time() - start
 
 if __name__ == "__main__":
     main()

@@ -12,6 +12,12 @@ echo
 echo "== input: reaches x passes per second, per-basin jobs vs one reach per job (1,000 reaches x 50 passes)"
 "$PY" modules/input/bench/bench_input.py --demo
 echo
+echo "== input: CPU seconds per reach, bench world (1,000 reaches) against the demo world (target: <= 1.2x)"
+"$PY" bench/input_speed.py --basins 10
+echo
+echo "== cheap per-reach steps: CPU seconds per reach in grouped jobs (target: < 0.1)"
+if [ -f bench/cheap_steps.py ]; then "$PY" bench/cheap_steps.py; fi
+echo
 echo "== MOI: seconds per basin of 200 reaches"
 "$PY" modules/moi/bench/bench_moi.py
 echo

@@ -160,3 +160,118 @@ def test_read_from_s3_with_ssm_credentials(sim: Path, monkeypatch: pytest.Monkey
         assert meta.n_records == 10 and data["reach_id"][0] == 74269900011
         with pytest.raises(InputError, match="cannot download"):
             riversp.read_granule(f"s3://pod/riversp/{NODE}", s3=client)
+
+
+def without_member(src: Path, dest_dir: Path, ext: str) -> Path:
+    """A copy of a granule zip without its member ending in ``ext``."""
+    dest = dest_dir / src.name
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
+        for name in zin.namelist():
+            if not name.lower().endswith(ext):
+                zout.writestr(name, zin.read(name))
+    return dest
+
+
+@pytest.mark.parametrize(("ext", "reason"), [
+    (".shp", r"zip holds no \.shp file"),
+    (".shx", r"zip holds no \.shx file \(the shapefile index\) beside SWOT_L2_HR_RiverSP_Reach_1_51_.*\.shp$"),
+    (".dbf", r"zip holds no \.dbf file \(the attribute table\) beside SWOT_L2_HR_RiverSP_Reach_1_51_.*\.shp$"),
+])
+def test_zip_missing_a_member_names_it(sim: Path, tmp_path: Path, ext: str, reason: str) -> None:
+    path = without_member(sim / REACH, tmp_path, ext)
+    with pytest.raises(InputError, match=f"^{path}: {reason}"):
+        riversp.read_granule(path)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.95])
+def test_truncated_zip_is_one_reason(sim: Path, tmp_path: Path, keep: float) -> None:
+    data = (sim / REACH).read_bytes()
+    path = tmp_path / REACH
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(InputError, match=f"^{path}: corrupt zip"):
+        riversp.read_granule(path)
+
+
+# ----------------------------------------------------------------------------- rows of some reaches
+
+
+def _selection_equals_full_read(path: Path, columns: list[str] | None, ids: list[int]) -> int:
+    full, full_meta = riversp.read_granule(path, columns)
+    part, meta = riversp.read_granule(path, columns, reach_ids=np.array(ids, dtype=np.int64))
+    keep = np.isin(full["reach_id"], ids)
+    assert list(part) == list(full) and meta.absent == full_meta.absent
+    assert meta.n_records == full_meta.n_records and meta.fields == full_meta.fields
+    for name, values in full.items():
+        assert part[name].dtype == values.dtype, name
+        assert part[name].tolist() == values[keep].tolist() or np.array_equal(part[name], values[keep],
+                                                                                equal_nan=True), name
+    return int(keep.sum())
+
+
+@pytest.mark.parametrize("feature", [REACH, NODE])
+def test_reach_ids_give_the_rows_of_a_full_read(sim: Path, feature: str) -> None:
+    ids = [int(r) for r in raw_read(sim / feature)["reach_id"]]
+    distinct = sorted(set(ids))
+    for pick in ([distinct[3]], distinct[::3], distinct, [74269999991], []):
+        n = _selection_equals_full_read(sim / feature, None, pick)
+        assert n == sum(i in pick for i in ids)
+    assert _selection_equals_full_read(sim / feature, ["reach_id", "wse", "node_q_b", "time_str"], distinct[:2]) > 0
+
+
+def test_reach_ids_read_only_those_records(sim: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = raw_read(sim / NODE)["reach_id"].astype(np.int64)
+    asked: list[object] = []
+    real = pyogrio.raw.read
+
+    def spy(*args: object, **kwargs: object) -> object:
+        asked.append(kwargs.get("fids"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pyogrio.raw, "read", spy)
+    data, meta = riversp.read_granule(sim / NODE, ["reach_id", "wse"], reach_ids=[int(ids[0])])
+    assert np.asarray(asked[-1]).tolist() == np.flatnonzero(ids == ids[0]).tolist()
+    assert len(data["wse"]) == int((ids == ids[0]).sum()) < meta.n_records == ids.size
+    riversp.read_granule(sim / NODE, ["reach_id", "wse"], reach_ids=np.unique(ids))
+    assert asked[-1] is None  # every row wanted: one plain read
+
+
+def test_unreadable_dbf_header_falls_back_to_a_full_read(sim: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(riversp, "dbf_rows", lambda *a, **k: None)
+    ids = sorted({int(r) for r in raw_read(sim / NODE)["reach_id"]})
+    assert _selection_equals_full_read(sim / NODE, None, ids[:2]) > 0
+
+
+def _dbf(fields: list[tuple[str, str, int]], rows: list[list[str]], deleted: tuple[int, ...] = ()) -> bytes:
+    """A dBASE III table: ``fields`` (name, type, width), ``rows`` of text (padded here)."""
+    record_len = 1 + sum(w for _, _, w in fields)
+    header_len = 32 + 32 * len(fields) + 1
+    head = bytearray(32)
+    head[0] = 3
+    head[4:8] = len(rows).to_bytes(4, "little")
+    head[8:10] = header_len.to_bytes(2, "little")
+    head[10:12] = record_len.to_bytes(2, "little")
+    for name, kind, width in fields:
+        desc = bytearray(32)
+        desc[:len(name)] = name.encode()
+        desc[11], desc[16] = ord(kind), width
+        head += desc
+    head += b"\r"
+    for i, row in enumerate(rows):
+        head += b"*" if i in deleted else b" "
+        for (_, kind, width), text in zip(fields, row, strict=True):
+            head += (text.rjust(width) if kind == "N" else text.ljust(width)).encode()
+    return bytes(head) + b"\x1a"
+
+
+def test_dbf_rows() -> None:
+    fields = [("node_id", "C", 14), ("reach_id", "C", 11), ("wse", "N", 10)]
+    rows = [["74269800010011", "74269800011", "1.5"], ["74269800020011", "74269800021", "2"],
+            ["74269800010021", "74269800011", "3"], ["", "", "4"], ["74269800010031", "74269800011", "5"]]
+    table = _dbf(fields, rows, deleted=(4,))
+    n, got = riversp.dbf_rows(table, np.array([74269800011]))  # type: ignore[misc]
+    assert n == 5 and got.tolist() == [0, 2]  # the deleted record is left out, as OGR does
+    assert riversp.dbf_rows(table, np.array([74269800021, 1]))[1].tolist() == [1]  # type: ignore[index]
+    as_number = _dbf([("reach_id", "N", 13)], [["74269800011"], ["74269800021"]])
+    assert riversp.dbf_rows(as_number, np.array([74269800021]))[1].tolist() == [1]  # type: ignore[index]
+    assert riversp.dbf_rows(_dbf([("other", "C", 11)], [["74269800011"]]), np.array([74269800011])) is None
+    assert riversp.dbf_rows(table[:60], np.array([74269800011])) is None  # truncated

@@ -4,20 +4,41 @@ Every writer goes through :func:`atomic_path`: it yields a temporary path in
 the destination's folder, and only when the block finishes without error is
 the temporary file renamed over the destination (``os.replace`` is atomic on
 one file system).  On error the temporary file is removed.
+
+Durability: the temporary file is fsynced before the rename and the folder
+after it, so a power cut or a killed machine leaves the old file or the whole
+new one on disk, never a renamed but empty file (the delayed-allocation case
+of ext4/XFS).  File systems that cannot fsync a folder (EINVAL) are accepted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 
+def _fsync(path: Path, flags: int = 0) -> None:
+    """fsync ``path`` (a file, or a folder with ``os.O_DIRECTORY``); EINVAL (not supported) is ignored."""
+    fd = os.open(path, os.O_RDONLY | flags)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path that replaces ``dest`` when the block succeeds."""
+    """Yield a temporary path that replaces ``dest`` when the block succeeds.
+
+    The temporary file is fsynced before ``os.replace`` and the folder after it.
+    """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
@@ -26,10 +47,12 @@ def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o644)
+        _fsync(tmp_path)  # the data is on disk before the name points at it
         os.replace(tmp_path, dest)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+    _fsync(dest.parent, getattr(os, "O_DIRECTORY", 0))  # and the rename itself is
 
 
 def write_text(dest: str | os.PathLike[str], text: str) -> Path:

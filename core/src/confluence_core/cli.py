@@ -29,7 +29,8 @@ def index_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--index N``: the list entry to run (default: ``AWS_BATCH_JOB_ARRAY_INDEX``)."""
     return click.option(
         "--index", "-i", type=int, default=None,
-        help="Entry of the fan-out list to run (default: $AWS_BATCH_JOB_ARRAY_INDEX).",
+        help="Entry of the fan-out list to run (default: the entries of array child "
+             "$AWS_BATCH_JOB_ARRAY_INDEX, or $CONFLUENCE_ENTRIES).",
     )(func)
 
 

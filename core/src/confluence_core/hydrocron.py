@@ -19,15 +19,26 @@ every cell as stripped text) and then:
 - numbers: every column but ``reach_id``, ``time_str`` and the
   ``{field}_units`` ones is converted with :func:`pandas.to_numeric`; the
   fills -999999999999.0, -999 and -99999999, empty cells, ``nan`` and
-  ``no_data`` become NaN.  A cell that is not a number is an error in a
-  numeric RiverSP field (:data:`NUMERIC`) and NaN in any other column
+  ``no_data`` become NaN.  A cell that is not a number is a defect of its row
+  in a numeric RiverSP field (:data:`NUMERIC`) and NaN in any other column
   (Hydrocron's text columns such as ``river_name`` or ``granuleUR``);
 - units: each ``{field}_units`` column of a field in :data:`UNITS` must name
   the contract unit.
 
-Anything that makes the answer unusable is one
+A defect of one row (a wrong number of fields, another reach's id, a number
+or ``time_str`` that does not parse, a unit that is not the contract's) drops
+that row only: :attr:`ReachAnswer.dropped` lists the dropped lines per reason,
+:func:`log_dropped` says them as counted ``row`` skips
+(:mod:`confluence_core.skips`), and :attr:`ReachAnswer.kept_text` is the
+answer without them.  What makes the whole answer unusable (no header, no
+``reach_id`` / ``time_str`` column, every row another reach's, every row of a
+unit column wrong, no row left with an observation) is one
 :class:`~confluence_core.errors.InputError` naming the file or URL, the reach,
 the line (the header is line 1, blank lines are not counted) and the reason.
+
+Saved answers are tied to their reach by the file name (:func:`reach_id_of_name`):
+``81320300011.csv``, and also ``81320300011 (1).csv`` or ``Kobuk 81320300011.csv``
+(the one 11-digit number of the name).
 
 pandas is needed: install ``confluence-core[tables]``.
 """
@@ -36,8 +47,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import logging
+import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +60,7 @@ import numpy as np
 from .errors import InputError
 from .fill import FLOAT_FILL, INT_FILL, LONG_FILL, STR_FILL
 from .riversp import FIELDS
+from .skips import Skip, skip
 from .tables import TextTable, read_text_table
 
 if TYPE_CHECKING:
@@ -73,6 +88,10 @@ UNITS: dict[str, str] = {
 #: Spellings taken as the same unit.
 _ALIASES = {"m2": "m^2", "m**2": "m^2", "": "1", "-": "1", "m.m-1": "m/m"}
 _TIME_FORMAT = "YYYY-MM-DDThh:mm:ssZ"
+#: An 11-digit SWORD reach id inside a file name (not part of a longer run of digits).
+_ID_IN_NAME = re.compile(r"(?<!\d)\d{11}(?!\d)")
+#: Lines named in a row-skip reason before "and n more".
+_MAX_LINES = 10
 
 
 @dataclass
@@ -103,6 +122,10 @@ class ReachAnswer:
         ``no_data`` placeholder rows dropped.
     n_repeated : int
         Rows dropped because a later row has the same ``time_str``.
+    dropped : dict of str to list of int
+        Rows dropped for a defect: reason -> their lines (each row under its first defect).
+    kept_text : str
+        The answer without the dropped rows (``text`` itself when none was dropped).
     """
 
     reach_id: int
@@ -116,6 +139,8 @@ class ReachAnswer:
     n_rows: int
     n_placeholder: int
     n_repeated: int
+    dropped: dict[str, list[int]] = field(default_factory=dict)
+    kept_text: str = ""
 
     def column(self, name: str) -> np.ndarray:
         """The float column ``name``; all NaN when the answer lacks it."""
@@ -174,29 +199,88 @@ def parse_reach(text: str, reach_id: int, where: str | Path) -> ReachAnswer:
         raise fail(f"malformed CSV: no column {', '.join(missing)} in the header")
     if table.rows.empty:
         raise fail("empty result (a header and no rows)")
-    k = table.first_bad_width()
-    if k is not None:
-        raise fail(f"malformed CSV: line {k + 2} has {table.n_fields[k]} fields, the header {len(table.header)}")
+    rows = _Rows(table.lines)
+    rows.drop(table.n_fields != len(table.header), f"not {len(table.header)} fields like the header")
     cells = _cells(table)
-    ids = set(cells["reach_id"])
-    if ids != {str(reach_id)}:
-        raise fail(f"the response holds reach ids {sorted(ids)[:3]}")
-    units = _units(cells, fail)
+    ids = cells["reach_id"].to_numpy(dtype=object)
+    other = ids != str(reach_id)
+    if (other | rows.bad).all() and not rows.bad.all():
+        raise fail(f"the response holds reach ids {sorted(set(ids[~rows.bad]))[:3]}")
+    rows.drop(other, f"reach_id is not {reach_id}")
+    units = _units(cells, rows, fail)
     time_str = cells["time_str"].to_numpy(dtype=object)
+    columns = {c: _numbers(v, c, rows) for c, v in cells.items() if c not in REQUIRED and not c.endswith("_units")}
     placeholder = time_str == STR_FILL
-    if placeholder.all():
-        raise fail(f"all {time_str.size} rows are no_data placeholders (no observation)")
-    columns = {c: _numbers(v, c, fail) for c, v in cells.items() if c not in REQUIRED and not c.endswith("_units")}
     t = columns.get("time", np.full(time_str.size, np.nan))
     t = np.where(np.isfinite(t), t, time_seconds(time_str))
-    bad = np.flatnonzero(~placeholder & ~np.isfinite(t))
-    if bad.size:
-        k = int(bad[0])
-        raise fail(f"line {k + 2}: time_str {time_str[k]!r} is not {_TIME_FORMAT}")
-    rows = _passes(time_str, t, ~placeholder)
-    return ReachAnswer(int(reach_id), str(where), text, t[rows], time_str[rows], table.lines[rows],
-                       {c: v[rows] for c, v in columns.items()}, units, time_str.size, int(placeholder.sum()),
-                       int((~placeholder).sum()) - rows.size)
+    rows.drop(~placeholder & ~np.isfinite(t), f"time_str is not {_TIME_FORMAT}")
+    placeholder &= ~rows.bad
+    keep = ~placeholder & ~rows.bad
+    if not keep.any():
+        if not rows.dropped:
+            raise fail(f"all {time_str.size} rows are no_data placeholders (no observation)")
+        held = [row_summary(r, lines) for r, lines in rows.dropped.items()]
+        if placeholder.any():
+            held.append(f"{int(placeholder.sum())} no_data placeholder rows")
+        raise fail(f"no usable row ({'; '.join(held)})")
+    kept = _passes(time_str, t, keep)
+    return ReachAnswer(int(reach_id), str(where), text, t[kept], time_str[kept], table.lines[kept],
+                       {c: v[kept] for c, v in columns.items()}, units, time_str.size, int(placeholder.sum()),
+                       int(keep.sum()) - kept.size, rows.dropped,
+                       _without(table, rows.bad) if rows.dropped else text)
+
+
+def row_summary(reason: str, lines: list[int]) -> str:
+    """``"3 rows: <reason> (lines 5, 9, 12)"`` (at most :data:`_MAX_LINES` lines named)."""
+    n = len(lines)
+    shown = ", ".join(str(k) for k in lines[:_MAX_LINES])
+    more = f" and {n - _MAX_LINES} more" if n > _MAX_LINES else ""
+    return f"{n} row{'s' if n != 1 else ''}: {reason} (line{'s' if n != 1 else ''} {shown}{more})"
+
+
+def source_name(where: str | Path, reach_id: int) -> str:
+    """What a skip names: the file name of a saved answer, ``Hydrocron reach {id}`` for a live one."""
+    text = str(where)
+    if "://" in text:
+        return f"Hydrocron reach {reach_id}"
+    return Path(text).name
+
+
+def log_dropped(logger: logging.Logger, answer: ReachAnswer) -> list[Skip]:
+    """Say the rows ``answer`` dropped: one counted ``row`` skip per reason (:mod:`confluence_core.skips`)."""
+    item = source_name(answer.where, answer.reach_id)
+    return [skip(logger, "row", item, row_summary(reason, lines), count=len(lines))
+            for reason, lines in answer.dropped.items()]
+
+
+def reach_id_of_name(name: str) -> int | None:
+    """The reach id a saved answer's file name stands for: its one 11-digit number (None: none, or several)."""
+    found = _ID_IN_NAME.findall(Path(name).stem)
+    return int(found[0]) if len(set(found)) == 1 else None
+
+
+def folder_answers(root: Path) -> tuple[dict[int, Path], dict[str, str]]:
+    """The ``*.csv`` files of ``root``: ``({reach_id: path}, {file name: why it is not used})``.
+
+    A name is tied to a reach by :func:`reach_id_of_name`; when two files name the
+    same reach, the one named exactly ``{reach_id}.csv`` (else the first in name
+    order) is used and the other is not.
+    """
+    tied: dict[int, Path] = {}
+    untied: dict[str, str] = {}
+    if not root.is_dir():
+        return tied, untied
+    files = sorted((p for p in root.glob("*.csv") if p.is_file()),
+                   key=lambda p: (p.stem != str(reach_id_of_name(p.name)), p.name))
+    for p in files:
+        rid = reach_id_of_name(p.name)
+        if rid is None:
+            untied[p.name] = "the file name holds no 11-digit SWORD reach id (name it {reach_id}.csv)"
+        elif rid in tied:
+            untied[p.name] = f"another file ({tied[rid].name}) holds reach {rid}"
+        else:
+            tied[rid] = p
+    return dict(sorted(tied.items())), untied
 
 
 def read_reach(path: Path, reach_id: int) -> ReachAnswer:
@@ -215,35 +299,64 @@ def _cells(table: TextTable) -> dict[str, pd.Series]:
     return {h: table.rows[i] for i, h in enumerate(table.header)}
 
 
-def _units(cells: dict[str, pd.Series], fail: Callable[[str], InputError]) -> dict[str, str]:
-    """The unit of each field with a ``{field}_units`` column; every known field's must be the contract's."""
+class _Rows:
+    """Rows dropped so far (``bad``) and their lines per reason (each row under its first defect)."""
+
+    def __init__(self, lines: np.ndarray) -> None:
+        self.lines = lines
+        self.bad = np.zeros(lines.size, dtype=bool)
+        self.dropped: dict[str, list[int]] = {}
+
+    def drop(self, mask: np.ndarray, reason: str) -> None:
+        new = np.asarray(mask, dtype=bool) & ~self.bad
+        if new.any():
+            self.dropped.setdefault(reason, []).extend(self.lines[new].tolist())
+            self.bad |= new
+
+
+def _units(cells: dict[str, pd.Series], rows: _Rows, fail: Callable[[str], InputError]) -> dict[str, str]:
+    """The unit of each field with a ``{field}_units`` column.
+
+    A row whose unit of a known field is not the contract's is dropped; when no row
+    has the contract unit, the answer is unusable.
+    """
     out = {}
     for col, values in cells.items():
         if not col.endswith("_units"):
             continue
-        field = col[: -len("_units")]
-        given = [(i, unit_name(u)) for i, u in enumerate(values) if u and u != STR_FILL]
-        expected = UNITS.get(field)
-        wrong = [(i, u) for i, u in given if expected is not None and u != expected]
-        if wrong:
-            i, u = wrong[0]
-            raise fail(f"line {i + 2}: column {col} says {u!r}, the contract unit of {field} is {expected!r}")
-        if given:
-            out[field] = given[0][1]
+        name = col[: -len("_units")]
+        units = np.asarray([unit_name(u) if u and u != STR_FILL else "" for u in values], dtype=object)
+        given = (units != "") & ~rows.bad
+        expected = UNITS.get(name)
+        wrong = given & (units != expected) if expected is not None else np.zeros(units.size, dtype=bool)
+        if wrong.any() and not (given & ~wrong).any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise fail(f"line {int(rows.lines[i])}: column {col} says {units[i]!r}, the contract unit of "
+                       f"{name} is {expected!r}")
+        rows.drop(wrong, f"{col} is not {expected!r}")
+        ok = np.flatnonzero(given & ~wrong)
+        if ok.size:
+            out[name] = str(units[ok[0]])
     return out
 
 
-def _numbers(values: pd.Series, column: str, fail: Callable[[str], InputError]) -> np.ndarray:
-    """Floats of a text column, fills and empty cells NaN; a non-number is NaN, or an error in :data:`NUMERIC`."""
+def _numbers(values: pd.Series, column: str, rows: _Rows) -> np.ndarray:
+    """Floats of a text column, fills and empty cells NaN; a non-number is NaN, and drops its row in :data:`NUMERIC`."""
     import pandas as pd
 
     x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     if column in NUMERIC:
-        bad = np.flatnonzero(np.isnan(x) & ~values.str.lower().isin(_EMPTY).to_numpy())
-        if bad.size:
-            k = int(bad[0])
-            raise fail(f"line {k + 2}: {column} {values.iloc[k]!r} is not a number")
+        rows.drop(np.isnan(x) & ~values.str.lower().isin(_EMPTY).to_numpy(), f"{column} is not a number")
     return np.where(np.isin(x, FILLS), np.nan, x)
+
+
+def _without(table: TextTable, bad: np.ndarray) -> str:
+    """The table as CSV text without the ``bad`` rows (cells as read, stripped)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(table.header)
+    writer.writerows(table.rows[~bad].to_numpy(dtype=object).tolist())
+    return out.getvalue()
 
 
 def _passes(time_str: np.ndarray, t: np.ndarray, keep: np.ndarray) -> np.ndarray:

@@ -22,6 +22,21 @@ ARRAY_INDEX_ENV = "AWS_BATCH_JOB_ARRAY_INDEX"
 OFFSET_ENV = "CONFLUENCE_INDEX_OFFSET"
 #: Most children an AWS Batch array job may hold.
 MAX_ARRAY_SIZE = 10_000
+#: ``confluence run --reaches``: the reaches the user selected, comma-separated.  A job whose entry
+#: covers several reaches that it treats one by one (input: a basin) does only these; jobs that need
+#: their whole entry (a set, a basin's integration) ignore it.  Unset: every reach.
+SELECTED_REACHES_ENV = "CONFLUENCE_SELECTED_REACHES"
+
+
+def selected_reaches() -> set[int] | None:
+    """The reaches ``--reaches`` selected (:data:`SELECTED_REACHES_ENV`), None when all are."""
+    text = os.environ.get(SELECTED_REACHES_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        return {int(r) for r in text.replace(",", " ").split()}
+    except ValueError:
+        raise ConfluenceError(f"${SELECTED_REACHES_ENV}={text[:80]!r} is not a list of reach ids") from None
 
 
 def resolve_index(index: int | None = None) -> int:

@@ -28,6 +28,13 @@ A known field that the granule lacks is returned all-fill and listed in
 :attr:`GranuleMeta.absent`, so code downstream reads both versions alike; a
 field of :data:`REQUIRED` that is absent is an :class:`InputError`.
 
+Given ``reach_ids``, :func:`read_granule` returns only the rows of those reaches
+(in file order), the values the same as a read of every row would give them:
+a first pass over the ``reach_id`` column of the ``.dbf`` (fixed-width records,
+read from the zip with numpy, dBASE III layout) picks the record numbers, and
+pyogrio reads and converts only those (its ``fids``).  A ``.dbf`` whose header
+this pass does not understand is read whole and the rows selected afterwards.
+
 Granules on S3 (``s3://bucket/key``) are fetched with boto3 (an optional
 dependency) using the temporary credentials the renew Lambda stores in SSM
 (:func:`s3_client`).
@@ -41,6 +48,7 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -193,6 +201,7 @@ class GranuleMeta:
         The file or URI read.
     name : GranuleName
     n_records : int
+        Records in the granule (all of them, also when ``reach_ids`` selected fewer).
     fields : list of str
         Field names as stored in the granule.
     absent : list of str
@@ -260,6 +269,7 @@ def read_granule(
     path_or_uri: str | os.PathLike[str],
     columns: Sequence[str] | None = None,
     s3: Any = None,
+    reach_ids: np.ndarray | Sequence[int] | None = None,
 ) -> tuple[dict[str, np.ndarray], GranuleMeta]:
     """Read a RiverSP granule zip (local path or ``s3://`` URI) without unpacking it.
 
@@ -272,6 +282,9 @@ def read_granule(
         Known fields the granule lacks come back all-fill (listed in ``meta.absent``).
     s3 : boto3 S3 client, optional
         Client for ``s3://`` URIs (default :func:`s3_client`).
+    reach_ids : array of int, optional
+        Return only the rows whose (converted) ``reach_id`` is one of these, in file order;
+        default every row.  Only those records are read and converted.
 
     Returns
     -------
@@ -282,7 +295,7 @@ def read_granule(
     Raises
     ------
     InputError
-        Bad name, corrupt zip, no ``.shp`` inside, unreadable shapefile, or a field of
+        Bad name, corrupt or truncated zip, no ``.shp`` ``.shx`` ``.dbf`` inside, unreadable shapefile, a field of
         :data:`REQUIRED` missing; the message names the file and the reason.
     """
     uri = str(path_or_uri)
@@ -294,21 +307,37 @@ def read_granule(
                 shp = next((m for m in members if m.lower().endswith(".shp")), None)
                 if shp is None:
                     raise InputError("zip holds no .shp file", uri)
+                lower = {m.lower() for m in members}
+                for ext, what in ((".shx", "the shapefile index"), (".dbf", "the attribute table")):
+                    if shp[:-4].lower() + ext not in lower:
+                        raise InputError(f"zip holds no {ext} file ({what}) beside {shp.rsplit('/', 1)[-1]}", uri)
                 xml_member = next((m for m in members if m.lower().endswith(".shp.xml")), None)
                 sword_file = read_sword_ref(zf.read(xml_member), uri) if xml_member else None
-        except zipfile.BadZipFile as exc:
+                wanted_ids = None if reach_ids is None else np.unique(np.asarray(reach_ids, dtype=np.int64))
+                scan = None
+                if wanted_ids is not None:
+                    dbf = next(m for m in members if m.lower() == shp[:-4].lower() + ".dbf")
+                    scan = dbf_rows(zf.read(dbf), wanted_ids)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise InputError(f"corrupt zip ({exc})", uri) from None
         except OSError as exc:
             raise InputError(f"cannot read ({exc})", uri) from None
         meta = GranuleMeta(path=uri, name=name, sword_file=sword_file,
                            sword_version=sword_version_of(sword_file))
-        raw_fields, raw_data = _read_shapefile(f"/vsizip/{Path(local).resolve()}/{shp}", columns, uri)
+        fids = None if scan is None or scan[1].size == scan[0] else scan[1]  # all rows: a plain read
+        raw_fields, raw_data = _read_shapefile(f"/vsizip/{Path(local).resolve()}/{shp}", columns, uri, fids)
     meta.fields = list(raw_fields)
-    meta.n_records = len(raw_data[0]) if raw_data else 0
+    n_read = len(raw_data[0]) if raw_data else 0
+    meta.n_records = n_read if scan is None else scan[0]
     by_name = dict(zip(raw_fields, raw_data, strict=True))
     missing = [f for f in REQUIRED[name.feature] if _lookup(by_name, f) is None]
     if missing:
         raise InputError(f"{name.feature} granule lacks required field(s) {', '.join(missing)}", uri)
+    if wanted_ids is not None:  # exact selection on the converted ids (the scan only narrowed the read)
+        keep = np.isin(_convert(by_name["reach_id"], "id"), wanted_ids)
+        if not keep.all():
+            by_name = {k: v[keep] for k, v in by_name.items()}
+        n_read = int(keep.sum())
     wanted = list(columns) if columns is not None else _all_names(raw_fields)
     data: dict[str, np.ndarray] = {}
     for col in wanted:
@@ -318,7 +347,7 @@ def read_granule(
             if spec is None:
                 continue
             meta.absent.append(col)
-            data[col] = _all_fill(spec.kind, meta.n_records)
+            data[col] = _all_fill(spec.kind, n_read)
         else:
             data[col] = raw if spec is None else _convert(raw, spec.kind)
     return data, meta
@@ -335,6 +364,58 @@ def read_sword_version(path_or_uri: str | os.PathLike[str], s3: Any = None) -> t
         except zipfile.BadZipFile as exc:
             raise InputError(f"corrupt zip ({exc})", uri) from None
     return text, sword_version_of(text)
+
+
+def dbf_rows(dbf: bytes, reach_ids: np.ndarray, field_name: str = "reach_id") -> tuple[int, np.ndarray] | None:
+    """Record numbers (0-based, ascending) of a ``.dbf`` whose ``field_name`` may be one of ``reach_ids``.
+
+    A cheap first pass over one column of a dBASE III table: the records are fixed-width
+    text, so the column is a numpy view of the bytes, stripped and parsed as integers.
+    Deleted records (flag ``*``) are left out, as OGR leaves them out of a read.  The
+    selection errs on the side of keeping (a padded or zero-led id is kept);
+    :func:`read_granule` applies the exact test to the converted ids.
+
+    Parameters
+    ----------
+    dbf : bytes
+        The whole ``.dbf`` file.
+    reach_ids : numpy.ndarray of int64
+        Ids to keep.
+    field_name : str
+        The id column.
+
+    Returns
+    -------
+    (n_records, rows) : tuple of int and numpy.ndarray of int64, or None
+        Records in the table and the selected record numbers; None when the header
+        is not understood or holds no ``field_name`` (the caller then reads every row).
+    """
+    if len(dbf) < 33:
+        return None
+    n_records = int.from_bytes(dbf[4:8], "little")
+    header_len = int.from_bytes(dbf[8:10], "little")
+    record_len = int.from_bytes(dbf[10:12], "little")
+    if header_len > len(dbf):
+        return None
+    offset, pos, start, width = 1, 32, -1, 0
+    while pos + 32 <= header_len and dbf[pos] != 0x0D:
+        desc = dbf[pos:pos + 32]
+        kind = chr(desc[11])
+        size = desc[16] if kind in "NF" else desc[16] + 256 * desc[17]  # shapelib: long text fields
+        if desc[:11].split(b"\0", 1)[0] == field_name.encode():
+            start, width = offset, size
+        offset += size
+        pos += 32
+    if start < 0 or width == 0 or offset != record_len or header_len + n_records * record_len > len(dbf):
+        return None
+    table = np.frombuffer(dbf, dtype=np.uint8, count=n_records * record_len, offset=header_len)
+    table = table.reshape(n_records, record_len)
+    text = np.char.strip(np.ascontiguousarray(table[:, start:start + width]).view(f"S{width}")[:, 0])
+    digits = np.char.isdigit(text) & (np.char.str_len(text) <= 18)
+    ids = np.full(n_records, -1, dtype=np.int64)
+    ids[digits] = text[digits].astype(np.int64)
+    keep = digits & (table[:, 0] != ord("*")) & np.isin(ids, reach_ids)
+    return n_records, np.flatnonzero(keep).astype(np.int64)
 
 
 def split_ids(values: np.ndarray, width: int = 4) -> np.ndarray:
@@ -404,7 +485,7 @@ def _local_copy(uri: str, s3: Any) -> Iterator[str]:
 
 
 def _read_shapefile(
-    vsi: str, columns: Sequence[str] | None, uri: str
+    vsi: str, columns: Sequence[str] | None, uri: str, fids: np.ndarray | None = None
 ) -> tuple[list[str], list[np.ndarray]]:
     try:
         from pyogrio import raw
@@ -418,7 +499,7 @@ def _read_shapefile(
             wanted.update(REQUIRED[req])
         product_cols = sorted({n for c in wanted for n in (c, *_aliases(c))})
     try:
-        result = raw.read(vsi, read_geometry=False, columns=product_cols)
+        result = raw.read(vsi, read_geometry=False, columns=product_cols, fids=fids)
     except Exception as exc:  # pyogrio/GDAL errors have several types
         raise InputError(f"unreadable shapefile ({type(exc).__name__}: {exc})", uri) from None
     meta, arrays = result[0], result[-1]

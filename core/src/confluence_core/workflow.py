@@ -155,6 +155,7 @@ class Step:
     status: str = "ready"
     flpe: FlpeContract | None = None
     summary: Output | None = None
+    group: int = 1  # list entries one child takes (AWS Batch: array size = entries / group, rounded up)
 
     @property
     def ready(self) -> bool:
@@ -356,6 +357,14 @@ def _step(row: dict[str, Any], res: dict[str, Resource], volumes: Mapping[str, s
         local=row.get("local", "run"),
         status=row.get("status", "ready"),
     )
+    try:
+        step = replace(step, group=int(row.get("group", 1)))
+    except (TypeError, ValueError):
+        problems.append(f"group {row.get('group')!r} is not a whole number")
+    if step.group < 1:
+        problems.append(f"group {step.group} is not 1 or more")
+    if step.group > 1 and step.fanout in ("once", "continent"):
+        problems.append(f"group: a {step.fanout} step cannot group its entries")
     if "summary" in row:
         summary = Output.parse(str(row["summary"]))
         if ":" not in str(row["summary"]) or summary.volume not in volumes or not summary.pattern.endswith(".json"):

@@ -19,10 +19,12 @@ from .data import HYDROCRON, prepare_data, run_environment
 from .runner import (
     LocalRunner,
     RunFolder,
+    RunIncompleteError,
     RunInterruptedError,
     StepFailedError,
     describe,
     image_tag,
+    load_record,
     needed_images,
 )
 
@@ -71,6 +73,10 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:  # `confluence steps | head`: the reader has gone, nothing to say
+            with contextlib.suppress(OSError):
+                sys.stderr.close()
+            os._exit(0)
         except (ConfluenceError, OSError) as exc:
             _fail(exc)
 
@@ -147,8 +153,14 @@ def _reaches(values: tuple[str, ...]) -> set[str] | None:
 @click.option("--from", "start", help="Start at this step.")
 @click.option("--until", help="Stop after this step.")
 @click.option("--reaches", multiple=True, help="Only children covering these reach ids (ids, or a file of ids).")
-@click.option("--force", is_flag=True, help="Redo children whose outputs are complete.")
-@click.option("--dry-run", is_flag=True, help="Print what would run and exit.")
+@click.option("--force", is_flag=True, help="Redo children even when they are up to date.")
+@click.option("--dry-run", is_flag=True, help="Print what would run, and why (what is out of date), and exit.")
+@click.option("--keep-going/--no-keep-going", default=True, show_default=True,
+              help="A failed reach, set or basin stops only what depends on it; the run goes on for the other "
+                   "reaches and ends non-zero naming it (--no-keep-going: the first failed step stops the run).")
+@click.option("--strict", is_flag=True,
+              help="Any data a step left out (a granule, pass, CSV row or file, reach: see skipped.csv) "
+                   "fails that step.")
 @click.option("--source", type=click.Path(file_okay=False),
               help="Folder of RiverSP granule zips or of Hydrocron {reach_id}.csv answers, or 'hydrocron' "
                    "(the live API; needs --reach-ids) (default: the built-in demo world).")
@@ -181,7 +193,8 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
         workflow_file: str | None, config_file: str | None = None, resume: str | None = None,
         lists: str | None = None, records: str | None = None, reach_ids: tuple[str, ...] = (),
         gauges: str | None = None, gauge_reaches: tuple[str, ...] = (), utc_offset: float | None = None,
-        prior_csv: str | None = None, sos_branch: str = "unconstrained") -> None:
+        prior_csv: str | None = None, sos_branch: str = "unconstrained", keep_going: bool = True,
+        strict: bool = False) -> None:
     """Run the workflow (with no data given, on the built-in demo world)."""
     from .engines import select_engine
 
@@ -199,7 +212,9 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
         folder = RunFolder(Path(workdir))
         wanted = _reaches(reaches)
         if dry_run:
-            for line in describe(flow, chosen, folder, wanted):
+            last_env = load_record(folder).get("env") if folder.root.is_dir() else None
+            known = {str(k): str(v) for k, v in last_env.items()} if isinstance(last_env, dict) else {}
+            for line in describe(flow, chosen, folder, wanted, env={**known, **env}, force=force):
                 click.echo(line)
             return
         if source and source.lower() != HYDROCRON and not Path(source).is_dir():
@@ -221,12 +236,16 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
             click.echo(note, err=True)
         chosen_engine = select_engine(engine, images=needed_images(chosen))
         runner = LocalRunner(flow, folder, chosen_engine, jobs=jobs, force=force,
-                             reaches=wanted, env=env, echo=lambda m: click.echo(m, err=True))
+                             reaches=wanted, env=env, echo=lambda m: click.echo(m, err=True),
+                             keep_going=keep_going, strict=strict)
         started = True
         runner.run(chosen)
     except StepFailedError as exc:
         click.echo(f"error: {exc}", err=True)
         click.echo("later steps were not started; fix the cause and rerun (finished children are kept)", err=True)
+        sys.exit(1)
+    except RunIncompleteError as exc:
+        click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except RunInterruptedError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from confluence_core import atomic, tables
+from confluence_core import atomic, hydrocron, tables
 from confluence_core.errors import ConfluenceError, InputError
 from confluence_core.jsonio import read_json, write_json
 
@@ -160,19 +160,20 @@ def _sos_note(podaac: list[Path]) -> str:
 # ------------------------------------------------------------------------------------ Hydrocron runs
 
 def is_hydrocron_folder(root: Path) -> bool:
-    """True when ``root`` holds Hydrocron reach answers saved as ``{reach_id}.csv`` (11-digit names)."""
-    return root.is_dir() and any(p.stem.isdigit() and len(p.stem) == 11 for p in root.glob("*.csv"))
+    """True when ``root`` holds Hydrocron reach answers: CSVs whose names hold one 11-digit reach id
+    (``{reach_id}.csv``, ``{reach_id} copy.csv``, ...: :func:`confluence_core.hydrocron.reach_id_of_name`)."""
+    return bool(hydrocron.folder_answers(root)[0]) if root.is_dir() else False
 
 
 def hydrocron_reaches(source: str | None, reach_ids: set[str] | None) -> list[str]:
-    """The run's reach ids: ``--reach-ids``, else the ``{reach_id}.csv`` names of a source folder."""
+    """The run's reach ids: ``--reach-ids``, else those the CSV names of a source folder stand for."""
     if reach_ids:
         bad = sorted(r for r in reach_ids if not (r.isdigit() and len(r) == 11))
         if bad:
             raise ConfluenceError(f"--reach-ids: {bad[0]!r} is not an 11-digit SWORD reach id")
         return sorted(reach_ids)
     if source and source.lower() != HYDROCRON and is_hydrocron_folder(Path(source)):
-        return sorted(p.stem for p in Path(source).glob("*.csv") if p.stem.isdigit() and len(p.stem) == 11)
+        return sorted(str(r) for r in hydrocron.folder_answers(Path(source))[0])
     return []
 
 

@@ -178,3 +178,28 @@ def test_run_without_deploy_and_with_missing_queue(deployed: dict[str, Any], tmp
     result = CliRunner().invoke(main, ["run", "--batch", "--config", str(other), "--workflow", str(WORKFLOW)])
     assert result.output.strip() == (f"error: {other}: Batch job queue 'gone' does not exist in us-east-1 "
                                      "(batch.job_queue)")
+
+
+def test_grouped_step_submits_entries_over_group_children(tmp_path: Path, moto_simple: dict[str, Any]):
+    """A row with ``group = 3``: 25 entries -> 9 array children, depending on all of the previous step
+    (its children no longer match one to one)."""
+    text = WORKFLOW.read_text()
+    at = text.index('name = "per_reach_again"')
+    grouped = tmp_path / "grouped.toml"
+    grouped.write_text(text[:at] + 'group = 3\n' + text[at:])
+    root = tmp_path / "volumes"
+    for sub in VOLUMES:
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    config = write_config(tmp_path / "deploy.toml", root)
+    seed_ecr(moto_simple["ecr"], ["datagen", "combine_data", "prediagnostics", "flpe-momma", "validation"])
+    res = CliRunner().invoke(main, ["deploy", "--config", str(config), "--workflow", str(grouped), "--skip-push"])
+    assert res.exit_code == 0, res.output
+    reaches(root, 25)
+    result = CliRunner().invoke(main, ["run", "--batch", "--config", str(config), "--workflow", str(grouped),
+                                       "--records", str(tmp_path / "records")])
+    assert result.exit_code == 0, result.output
+    (path,) = (tmp_path / "records").glob("*.json")
+    steps = json.loads(path.read_text())["steps"]
+    assert [(j["offset"], j["size"]) for j in steps["per_reach"]["jobs"]] == [(0, 25)]
+    assert [(j["offset"], j["size"]) for j in steps["per_reach_again"]["jobs"]] == [(0, 9)]
+    assert steps["per_reach_again"]["depends"] == "after"

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from confluence_core import skips
 from confluence_core.errors import ConfluenceError, InputError
 from confluence_datagen import sources
 
@@ -29,7 +30,8 @@ def test_query_names_collection_tokens_and_time(cmr: Any) -> None:
 def test_granule_without_s3_link_is_skipped(cmr: Any, caplog: pytest.LogCaptureFixture) -> None:
     refs = sources.list_cmr("SWOT_L2_HR_RiverSP_2.0", "na", url=cmr.root)
     assert len(refs) == 10  # 11 recorded granules, one with an HTTPS link only
-    assert "has no s3:// link: skipped" in caplog.text
+    found = skips.parse(caplog.messages)
+    assert [(k.kind, k.reason) for k in found] == [("granule", "CMR lists no s3:// link for it")]
     assert "temporal[]" not in cmr.requests[-1]["query"]
 
 

@@ -205,7 +205,7 @@ def test_cmr_source_reads_s3(mnt: Path, bucket: str, cmr: Any) -> None:
     assert query["short_name"] == ["SWOT_L2_HR_RiverSP_2.0"] and query["temporal[]"][0].startswith("2010-08-01T00")
     s3_list = load(mnt, "s3_list_na")
     assert len(s3_list) == 10 and all(g.startswith("s3://podaac/") for g in s3_list)
-    assert "has no s3:// link" in out  # the recorded page holds one HTTPS-only granule
+    assert "CMR lists no s3:// link" in out  # the recorded page holds one HTTPS-only granule
     assert len(load(mnt, "reaches_na")) == 11
 
 

@@ -97,7 +97,7 @@ def test_live_path_over_http_other_reaches_go_on(server: str, mnt: Path) -> None
 
 @pytest.mark.parametrize(("name", "reason"), [
     ("empty_result.csv", "empty result"),
-    ("malformed.csv", "malformed CSV: line 2 has 5 fields"),
+    ("malformed.csv", r"no usable row (1 row: not 6 fields like the header (line 2))"),
     ("only_no_data.csv", "all 2 rows are no_data placeholders"),
 ])
 def test_bad_answers_one_message_each(tmp_path: Path, kobuk: Path, name: str, reason: str) -> None:
@@ -145,12 +145,12 @@ def test_reach_ids(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "reason"), [
-    ("reach_id,time_str,wse\n81320300011,2024-07-01T00:00:00Z,1.0,2.0,3.0\n", "malformed CSV: line 2 has 5 fields"),
-    ("reach_id,time_str,wse\n\n81320300011,2024-07-01T00:00:00Z,1.0\n81320300011,2024-07-02T00:00:00Z\n",
-     "malformed CSV: line 3 has 2 fields, the header 3"),
-    ("reach_id,time_str\n81320300011,2024-07-01T00:00:00\n", "line 2: time_str '2024-07-01T00:00:00' is not "
-                                                            "YYYY-MM-DDThh:mm:ssZ"),
-    ("reach_id,time_str,reach_q\n81320300011,2024-07-01T00:00:00Z,abc\n", "line 2: reach_q 'abc' is not a number"),
+    ("reach_id,time_str,wse\n81320300011,2024-07-01T00:00:00Z,1.0,2.0,3.0\n",
+     r"no usable row \(1 row: not 3 fields like the header \(line 2\)\)"),
+    ("reach_id,time_str\n81320300011,2024-07-01T00:00:00\n",
+     r"no usable row \(1 row: time_str is not YYYY-MM-DDThh:mm:ssZ \(line 2\)\)"),
+    ("reach_id,time_str,reach_q\n81320300011,2024-07-01T00:00:00Z,abc\n",
+     r"no usable row \(1 row: reach_q is not a number \(line 2\)\)"),
     ("reach_id,time_str,width_units\n81320300011,2024-07-01T00:00:00Z,km\n",
      "line 2: column width_units says 'km', the contract unit of width is 'm'"),
     ("reach_id,wse\n81320300011,1.0\n", "malformed CSV: no column time_str in the header"),

@@ -52,11 +52,11 @@ def test_wrong_unit_names_the_column(tmp_path: Path, kobuk: Path) -> None:
 
 @pytest.mark.parametrize(("text", "reason"), [
     ("reach_id,time_str,wse\n", "empty result"),
-    ("reach_id,time_str,wse\n81320300071,2024-01-01T00:00:00Z\n", "malformed CSV: line 2 has 2 fields"),
+    ("reach_id,time_str,wse\n81320300071,2024-01-01T00:00:00Z\n", r"no usable row \(1 row: not 3 fields"),
     ("reach_id,time_str,wse\n81320300071,no_data,-999999999999.0\n", "all 1 rows are no_data placeholders"),
-    ("reach_id,time_str,wse\n81320300071,yesterday,3.0\n", "line 2: time_str 'yesterday' is not"),
+    ("reach_id,time_str,wse\n81320300071,yesterday,3.0\n", r"no usable row \(1 row: time_str is not"),
     ("reach_id,wse\n81320300071,3.0\n", "malformed CSV: no column time_str in the header"),
-    ("reach_id,time_str,wse\n81320300071,2024-01-01T00:00:00Z,high\n", "line 2: wse 'high' is not a number"),
+    ("reach_id,time_str,wse\n81320300071,2024-01-01T00:00:00Z,high\n", r"no usable row \(1 row: wse is not a number"),
 ])
 def test_bad_csv_one_clear_error(text: str, reason: str) -> None:
     with pytest.raises(InputError, match=f"reach 81320300071: {reason}"):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from confluence_combine_data.cli import main as combine_main
-from confluence_core import riversp
+from confluence_core import riversp, skips
 from confluence_datagen.cli import main as datagen_main
 from confluence_input.cli import main as input_main
 
@@ -158,7 +158,7 @@ def test_corrupt_granule_other_reaches_written(mnt: Path, source: Path) -> None:
     bad.write_bytes(b"PK\x03\x04 truncated")
     code, out = invoke(input_main, "--index", "0")
     assert code == 0, out
-    assert f"{bad.name}: corrupt zip" in out
+    assert skips.parse(out.splitlines()) == [skips.Skip("granule", bad.name, "corrupt zip (File is not a zip file)")]
     assert len(list((mnt / "input" / "swot").glob("*.nc"))) == 11
     with read_nc(mnt / "input" / "swot" / f"{R}_SWOT.nc") as ds:
         t = int(np.flatnonzero(ds["observations"][:] == 2051)[0])
@@ -172,7 +172,8 @@ def test_missing_required_field(mnt: Path, source: Path, drop_field: Callable[[P
     drop_field(bad, "wse")
     code, out = invoke(input_main, "--index", "0")
     assert code == 0, out
-    assert f"{bad.name}: Reach granule lacks required field(s) wse" in out
+    reason = "Reach granule lacks required field(s) wse"
+    assert skips.parse(out.splitlines()) == [skips.Skip("granule", bad.name, reason)]
     with read_nc(mnt / "input" / "swot" / f"{R}_SWOT.nc") as ds:
         assert ds.dimensions["nt"].size == 5  # the pass stays: its nodes were observed
         t = int(np.flatnonzero(ds["observations"][:] == 1372)[0])
@@ -185,7 +186,8 @@ def test_other_sword_version(mnt: Path, source: Path, add_xml: Callable[[Path, s
     add_xml(bad, "/sword/na_sword_v15.nc")
     code, out = invoke(input_main, "--index", "0")
     assert code == 0, out
-    assert f"{bad.name}: built on SWORD v15" in out
+    [found] = skips.parse(out.splitlines())
+    assert (found.kind, found.item) == ("granule", bad.name) and found.reason.startswith("built on SWORD v15")
 
 
 def test_reach_with_no_observations(mnt: Path, source: Path) -> None:
@@ -198,7 +200,8 @@ def test_reach_with_no_observations(mnt: Path, source: Path) -> None:
     (mnt / "input" / "s3_reach.json").write_text(json.dumps(s3_reach))
     code, out = invoke(input_main, "--index", "0")
     assert code == 0, out
-    assert "74269999991_SWOT.nc not written: reach 74269999991 has no observation in 10 granules" in out
+    assert skips.parse(out.splitlines()) == [skips.Skip(
+        "reach", "74269999991", "no observation in its 10 granules: 74269999991_SWOT.nc not written")]
     assert len(list((mnt / "input" / "swot").glob("*.nc"))) == 11
 
 
@@ -217,3 +220,59 @@ def test_bad_index(mnt: Path, source: Path) -> None:
     prepare(mnt)
     code, out = invoke(input_main, "--index", "5")
     assert code == 1 and "basin.json: has 1 entries, no index 5" in out
+
+
+# ----------------------------------------------------------------------------- rows of the job only
+
+
+def nc_content(path: Path) -> dict[str, Any]:
+    """Every group's attributes, dimensions and variables (dtype, dims, attributes, values) but ``history``."""
+    out: dict[str, Any] = {}
+    with read_nc(path) as ds:
+        for gname, g in (("/", ds), ("reach", ds["reach"]), ("node", ds["node"])):
+            out[gname] = {a: np.asarray(g.getncattr(a)).tolist() for a in g.ncattrs() if a != "history"}
+            out[gname + ":dims"] = {d: len(v) for d, v in g.dimensions.items()}
+            for name, v in g.variables.items():
+                out[f"{gname}/{name}"] = (str(v.dtype), v.dimensions,
+                                          {a: np.asarray(v.getncattr(a)).tolist() for a in v.ncattrs()},
+                                          np.asarray(v[:]).tobytes())
+    return out
+
+
+def test_rows_of_the_job_give_the_files_of_whole_granules(mnt: Path, source: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading only the job's rows writes the same files as reading every row and keeping the job's."""
+    from confluence_input.cli import run_basin
+
+    prepare(mnt)
+    reaches = [int(r) for r in json.loads((mnt / "input" / "basin.json").read_text())[0]["reach_id"]]
+    job = reaches[::3]  # the granules also hold the other reaches
+    real = riversp.read_granule
+    rows: list[tuple[int, int]] = []
+
+    def selected(path: str, *args: Any, **kwargs: Any) -> Any:
+        data, meta = real(path, *args, **kwargs)
+        rows.append((len(data["reach_id"]), meta.n_records))
+        return data, meta
+
+    monkeypatch.setattr(riversp, "read_granule", selected)
+    assert run_basin(job, 16) == (len(job), 0)
+    assert 0 < sum(r for r, _ in rows) < sum(n for _, n in rows) / 2  # only the job's rows were converted
+    swot = mnt / "input" / "swot"
+    ours = {p.name: nc_content(p) for p in sorted(swot.glob("*.nc"))}
+    for p in swot.glob("*.nc"):
+        p.unlink()
+
+    def whole(path: str, columns: Any = None, s3: Any = None, reach_ids: Any = None) -> Any:
+        data, meta = real(path, columns, s3=s3)  # every row, as before issue 18
+        keep = np.isin(data["reach_id"], reach_ids)
+        return {k: v[keep] for k, v in data.items()}, meta
+
+    monkeypatch.setattr(riversp, "read_granule", whole)
+    assert run_basin(job, 16) == (len(job), 0)
+    before = {p.name: nc_content(p) for p in sorted(swot.glob("*.nc"))}
+    assert sorted(ours) == sorted(before) == sorted(f"{r}_SWOT.nc" for r in job)
+    for name in ours:
+        assert ours[name].keys() == before[name].keys()
+        for key in ours[name]:
+            assert ours[name][key] == before[name][key], (name, key)

@@ -115,9 +115,13 @@ def test_missing_inputs_give_fill_and_one_log_line(tmp_path: Path, world: Any,
     assert np.isnan(d["momma_q_uc"]).all() and np.isnan(d["sads_q_uc"]).all()
     assert np.isfinite(d["bam_q_uc"]).all()
     (root / "moi" / f"{world.REACH}_integrator.nc").unlink()
+    (root / "flpe" / "consensus" / f"{world.REACH}_consensus.nc").unlink()  # e.g. left out at consensus
     result = run_cli(root)
     _ok(result)
-    assert "metro_q_uc (no integrator file)" in result.stderr and "consensus_q_uc (no recomputed" in result.stderr
+    warnings = [ln for ln in result.stderr.splitlines() if "WARNING" in ln]
+    assert len(warnings) == 1 and f"reach {world.REACH}:" in warnings[0]
+    assert f"metro_q_uc (no integrator file moi/{world.REACH}_integrator.nc)" in warnings[0]
+    assert "consensus_q_uc (no recomputed" in warnings[0]
     assert all(np.isnan(v).all() for k, v in world.read_offline(root).items() if k.endswith("_q_uc"))
 
 

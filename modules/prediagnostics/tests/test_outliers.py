@@ -194,3 +194,26 @@ def test_tukey_all_nan_empty_and_tiny() -> None:
     values = np.array([1.0, 1.0, 1.0, 100.0, NAN, NAN])
     assert not outliers.tukey_outliers(values, min_samples=5).any()
     assert outliers.tukey_outliers(values, min_samples=4).tolist() == [False, False, False, True, False, False]
+
+
+def test_nanmedian_last_is_numpys_nanmedian() -> None:
+    """Same numbers as numpy.nanmedian over the last axis: odd and even counts, NaN, inf, empty rows."""
+    import warnings
+
+    from confluence_prediagnostics.outliers import nanmedian_last
+
+    rng = np.random.default_rng(3)
+    values = rng.standard_normal((6, 40, 13)) * 10 ** rng.uniform(-3, 3, (6, 40, 1))
+    values[rng.random(values.shape) < 0.4] = np.nan
+    values[0, 0] = np.nan  # a row without values
+    values[1, 1, :3] = [np.inf, -np.inf, np.inf]
+    values[2, 2, :] = 1.0 / 3.0  # ties
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanmedian(values, axis=-1)
+        np.testing.assert_array_equal(nanmedian_last(values), expected)
+        np.testing.assert_array_equal(nanmedian_last(values, keepdims=True), expected[..., np.newaxis])
+        for n in range(1, 8):  # every count, odd and even, in one row
+            row = np.r_[values[3, 3, :n], np.full(5, np.nan)]
+            np.testing.assert_array_equal(nanmedian_last(row), np.nanmedian(row))
+    assert np.isnan(nanmedian_last(np.zeros((2, 0)))).all() and nanmedian_last(np.zeros((2, 0))).shape == (2,)

@@ -238,3 +238,18 @@ def test_published_cal_variable_name_is_read(tmp_path, gauge_a, gauge_b, monkeyp
         assert "CAL" in ds["USGS"].variables and "USGS_CAL" not in ds["USGS"].variables
     sos = read_sos(path)
     assert sorted(sos.gauge_cal.values()) == sorted([gauge_a["cal"], gauge_b["cal"]]) and 1 in sos.gauge_cal.values()
+
+
+def test_left_out_reach_is_fill_with_its_reason(run_folder: Callable[..., Path], mnt: Path) -> None:
+    from confluence_core import leftout
+
+    sos = run_folder()
+    (mnt / "input" / "swot" / f"{REACHES[0]}_SWOT.nc").unlink()  # left out at input: no SWOT file
+    leftout.write(mnt / "input", [{"reach_id": REACHES[0], "step": "input", "reason": "no granule"}])
+    res = CliRunner().invoke(main, ["--index", "1"])
+    assert res.exit_code == 0, res.output
+    warned = [ln for ln in res.output.splitlines() if "WARNING" in ln and f"reach {REACHES[0]}" in ln]
+    assert len(warned) == 1
+    assert f"{REACHES[0]}_SWOT.nc" in warned[0] and "left out upstream: input: no granule" in warned[0]
+    assert read_int(sos, "gbpriors/reach", "river_type") == [-999, 15, -999]  # the other reach as before
+    assert read_int(sos, "gbpriors/node", "river_type")[:6] == [-999, -999, -999, -999, 15, 15]

@@ -28,7 +28,8 @@ def test_summary_writes_csv_and_png(mnt: Path, run_cli) -> None:
     with csv_path.open() as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["reach_id", "gauge_agency", "gauge_id", "product", "family", "n_matched",
-                             *STATISTICS]
+                             *STATISTICS, "left_out"]
+    assert {r["left_out"] for r in rows} == {""}
     assert [r["product"] for r in rows] == ["momma", "consensus", "moi_momma", "moi_sad", "offline_momma_c",
                                             "offline_momma_uc"]
     momma = rows[0]
@@ -59,3 +60,36 @@ def test_nothing_to_summarise(mnt: Path, run_cli) -> None:
     assert res.exit_code == 0
     assert res.output.strip().count("\n") == 0 and "nothing to summarise" in res.output
     assert not list((mnt / "validation").iterdir())
+
+
+def test_left_out_reach_with_a_gauge_is_a_row_of_fill(mnt: Path, run_cli) -> None:
+    from confluence_core import leftout
+
+    _run_one_reach(mnt, run_cli)
+    gauged, ungauged = 74269800021, 74269800099  # make_run: a CAL 0 gauge on the first, none on the second
+    leftout.write(mnt / "input", [{"reach_id": gauged, "step": "flpe_momma", "reason": "crashed"},
+                                  {"reach_id": ungauged, "step": "input", "reason": "no granule"}])
+    res = run_cli("summary", "--hydrographs", "0")
+    assert res.exit_code == 0, res.output
+    warned = [ln for ln in res.output.splitlines() if "WARNING" in ln]
+    assert len(warned) == 1 and str(gauged) in warned[0] and f"{gauged}_validation.nc" in warned[0]
+    assert "flpe_momma: crashed" in warned[0] and str(ungauged) not in res.output
+    with (mnt / "validation" / "summary.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["reach_id"] for r in rows] == ["74269800011"] * 6 + [str(gauged)]  # the scored reach as before
+    last = rows[-1]
+    assert (last["gauge_agency"], last["gauge_id"], last["product"], last["n_matched"]) == ("USGS", "00000001", "", "0")
+    assert all(last[s] == "" for s in STATISTICS) and last["left_out"] == "flpe_momma: crashed"
+
+
+def test_only_left_out_reaches_still_give_a_summary(mnt: Path, run_cli) -> None:
+    from confluence_core import leftout
+
+    make_run(mnt)  # inputs only: the reach's validation job never ran
+    leftout.write(mnt / "input", [{"reach_id": 74269800011, "step": "validation", "reason": "killed"}])
+    res = run_cli("summary", "--hydrographs", "0")
+    assert res.exit_code == 0, res.output
+    with (mnt / "validation" / "summary.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["reach_id"], r["gauge_id"], r["left_out"]) for r in rows] == [("74269800011", "15744500",
+                                                                             "validation: killed")]

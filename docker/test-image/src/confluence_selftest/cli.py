@@ -8,16 +8,18 @@ from typing import Any
 
 import click
 import numpy as np
-from confluence_core import jsonio, ncio
+from confluence_core import jsonio, ncio, skips
 from confluence_core.cli import get_logger, index_option, module_command
+from confluence_core.entries import for_each_entry
 from confluence_core.errors import ConfluenceError
-from confluence_core.index import entry as list_entry
-from confluence_core.index import resolve_index
 from confluence_core.volumes import VOLUMES, volume_path
+from confluence_core.workflow import STEP_ENV
 
 NAME = "confluence-selftest"
 #: Environment variable naming an entry to fail on (as well as ``--fail-on``).
 FAIL_ENV = "SELFTEST_FAIL_ON"
+#: Environment variable naming an entry for which one CSV row is reported left out (a counted skip).
+SKIP_ENV = "SELFTEST_SKIP_ON"
 #: Environment variable an engine may set; echoed into the output.
 ENGINE_ENV = "CONFLUENCE_ENGINE"
 #: Keys that name a dict entry (reaches.json, basin.json entries).
@@ -50,15 +52,23 @@ def entry_name(value: Any, index: int) -> str:
 @click.option("--fail-on", default=None,
               help=f"Fail (exit 1, no output) when the entry equals this; also ${FAIL_ENV}.")
 def main(index: int | None, list_name: str, volume: str, sleep_s: float, fail_on: str | None) -> None:
-    """Write selftest/{entry}.json and selftest/{entry}.nc for entry INDEX of --list."""
+    """Write selftest/{entry}.json and selftest/{entry}.nc for each entry of job INDEX of --list
+    (one entry, or the workflow row's group of entries: confluence_core.entries)."""
     log = get_logger(NAME)
-    i = resolve_index(index)
-    value = list_entry(volume_path("input", list_name), i)
+    for_each_entry(os.environ.get(STEP_ENV) or "selftest", index,
+                   lambda value, _path, i: write_entry(value, i, volume, sleep_s, fail_on), log, list_name)
+
+
+def write_entry(value: Any, i: int, volume: str, sleep_s: float, fail_on: str | None) -> None:
+    """Write the two files of list entry ``i`` (``value``)."""
+    log = get_logger(NAME)
     name = entry_name(value, i)
     log.info("index %d: entry %s", i, name)
     if sleep_s > 0:
         time.sleep(sleep_s)
     fail_values = {v for v in (fail_on, os.environ.get(FAIL_ENV)) if v}
+    if name == os.environ.get(SKIP_ENV):
+        skips.skip(log, "row", f"{name} table.csv", "line 3: 'abc' is not a number in wse", count=1)
     nc_path = volume_path(volume, "selftest", f"{name}.nc")
     with ncio.create(nc_path, title="confluence-selftest output", entry=name) as ds:
         ncio.write_var(ds, "index", np.int32(i), dtype="i4", attrs={"long_name": "list index"})

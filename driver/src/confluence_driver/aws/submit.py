@@ -3,7 +3,8 @@
 The same table and the same fan-out lists as the local engine
 (:mod:`confluence_core.workflow`, :func:`confluence_driver.fanout.children`).
 
-Phases.  A step's array size is the length of its JSON list, and most lists
+Phases.  A step's array size is the length of its JSON list (divided by the row's
+``group``, rounded up: a child then takes ``group`` entries), and most lists
 are written by the run itself (datagen -> combine_data -> everything else).
 So the run is submitted in phases: a phase ends before the first step whose
 list an earlier step of the phase writes (a step with an ``input:*.json``
@@ -16,7 +17,7 @@ array jobs of at most 10,000 children, each told its first index in
 ``CONFLUENCE_INDEX_OFFSET`` (a chunk of one is a plain job with
 ``AWS_BATCH_JOB_ARRAY_INDEX=0``).  A step depends on all jobs of the previous
 step, except that chunk k depends N_TO_N on chunk k of the previous step when
-both read the same list (child i needs only child i before it).
+both read the same list in the same groups (child i needs only child i before it).
 
 Deciding a step's state.  Never from the array parent: from its children
 (``arrayProperties.statusSummary`` counts, FAILED children listed with
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from confluence_core import s3
+from confluence_core.entries import job_count
 from confluence_core.errors import ConfluenceError
 from confluence_core.ids import CONTINENTS
 from confluence_core.index import ARRAY_INDEX_ENV, MAX_ARRAY_SIZE, OFFSET_ENV, chunks
@@ -260,7 +262,9 @@ class BatchRun:
                 and not self.counts(entry).get("FAILED"):
             self.echo(f"{step.name}: re-attached to {len(entry['jobs'])} job(s) of the earlier attempt")
             return
-        size = 1 if step.fanout == "once" else len(children(step, self.lists.fetch(step.list).parent))
+        # a row with ``group = N``: one child takes N entries (confluence_core.entries), so N times fewer children
+        size = 1 if step.fanout == "once" else job_count(len(children(step, self.lists.fetch(step.list).parent)),
+                                                         step.group)
         pieces = chunks(size)
         entry.clear()
         entry.update({"state": "SUBMITTED", "list": step.list, "size": size, "phase": phase,
@@ -312,7 +316,8 @@ class BatchRun:
         before = self.entry(previous)["jobs"]
         same = (
             step.fanout != "once" and previous.fanout != "once" and step.list == previous.list
-            and [(j["offset"], j["size"]) for j in before] == pieces and all(c > 1 for _, c in pieces)
+            and step.group == previous.group and [(j["offset"], j["size"]) for j in before] == pieces
+            and all(c > 1 for _, c in pieces)
         )
         if same:
             return [[{"jobId": job["job_id"], "type": "N_TO_N"}] for job in before]

@@ -1,4 +1,11 @@
-"""The Docker engine: the module's image, the run folder's volumes bind-mounted at /mnt/data."""
+"""The Docker engine: the module's image, the run folder's volumes bind-mounted at /mnt/data.
+
+A container's log stream is copied into the job's log file while it runs, the
+last lines kept in memory, so a failure reason survives a log that cannot be
+written; an exit code and ``State.OOMKilled`` are said in words.  Containers
+are labelled with their run folder and run id, so that :meth:`DockerEngine.reap`
+can remove those an earlier, SIGKILLed driver left.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +20,17 @@ from confluence_core.errors import ConfluenceError
 from confluence_core.volumes import container_path
 from confluence_core.workflow import TABLE_ENV
 
-from .base import Engine, JobResult, JobSpec, failure_reason
+from .base import Engine, JobResult, JobSpec, OutputTail, exit_words, failure_reason, keep_previous_log
 
 #: Where a workflow table other than the packaged one is mounted in a container.
 TABLE_IN_CONTAINER = "/etc/confluence/workflow.toml"
+
+#: Labels on every container: which run folder and which run (``CONFLUENCE_RUN_ID``) started it.
+RUN_DIR_LABEL = "confluence.run_dir"
+RUN_ID_LABEL = "confluence.run_id"
+RUN_ID_ENV = "CONFLUENCE_RUN_ID"
+#: Seconds to wait for the end of a container's log stream once it has ended.
+READER_GRACE_S = 5.0
 
 INSTALL_HINT = (
     "install Docker (e.g. `apt-get install docker.io`) and start `dockerd`, "
@@ -75,6 +89,33 @@ class DockerEngine(Engine):
         if missing:
             raise ConfluenceError(f"images not built: {', '.join(missing)} (run `make build`)")
 
+    def reap(self, run_dir: Path, run_id: str) -> list[str]:
+        """Force-remove the containers an earlier driver of ``run_dir`` left (another run id).
+
+        Every container this engine starts carries the labels
+        ``confluence.run_dir`` and ``confluence.run_id``; one of this run
+        folder whose run id is not ``run_id`` is stale.
+        """
+        folder = str(run_dir.resolve())
+        try:
+            containers = self.client.containers.list(all=True, filters={"label": RUN_DIR_LABEL})
+        except Exception:  # the engine does not answer: nothing can be reaped through it
+            return []
+        lines = []
+        for container in containers:
+            labels = dict(getattr(container, "labels", None) or {})
+            other = labels.get(RUN_ID_LABEL, "")
+            if labels.get(RUN_DIR_LABEL) != folder or other == run_id:
+                continue
+            try:
+                container.remove(force=True)
+            except Exception:  # already gone
+                continue
+            job = f"{labels.get('confluence.step', '?')}/{labels.get('confluence.index', '?')}"
+            lines.append(f"removed container {getattr(container, 'short_id', container.id)} "
+                         f"(job {job}) left by run {other or '?'}")
+        return lines
+
     def run(self, spec: JobSpec) -> JobResult:
         volumes = {
             str(host.resolve()): {"bind": container_path(vol), "mode": "ro" if ro else "rw"}
@@ -86,31 +127,83 @@ class DockerEngine(Engine):
             volumes[str(Path(env[TABLE_ENV]).resolve())] = {"bind": TABLE_IN_CONTAINER, "mode": "ro"}
             env[TABLE_ENV] = TABLE_IN_CONTAINER
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        keep_previous_log(spec.log_path)
+        labels = {
+            "confluence.step": spec.step, "confluence.index": str(spec.index),
+            RUN_DIR_LABEL: str(spec.run_dir.resolve()), RUN_ID_LABEL: spec.env.get(RUN_ID_ENV, ""),
+        }
         start = time.monotonic()
         with self._lock:
             if self._stopping:
                 return JobResult(spec, 130, 0.0, "interrupted before it started")
             container = self.client.containers.run(
                 spec.image, list(spec.command), environment=env, volumes=volumes,
-                user=f"{os.getuid()}:{os.getgid()}", detach=True, working_dir="/tmp",
-                labels={"confluence.step": spec.step, "confluence.index": str(spec.index)},
+                user=f"{os.getuid()}:{os.getgid()}", detach=True, working_dir="/tmp", labels=labels,
             )
             self._containers[container.id] = (container, spec)
+        tail = OutputTail(spec.log_path)
+        follower = _LogFollower(container, tail)
+        oom = False
         try:
             try:
                 status = container.wait(timeout=spec.timeout_s)
                 code = int(status.get("StatusCode", 1))
                 timed_out = False
             except Exception:  # requests' ReadTimeout: the job ran past its timeout
-                container.kill()
+                with contextlib.suppress(Exception):  # it may have ended meanwhile
+                    container.kill()
                 code, timed_out = 124, True
-            spec.log_path.write_bytes(container.logs(stdout=True, stderr=True))
+            follower.finish()
             if timed_out:
-                with spec.log_path.open("a") as log:
-                    log.write(f"\nerror: timed out after {spec.timeout_s:.0f} s\n")
+                tail.write_line(f"error: timed out after {spec.timeout_s:.0f} s")
+            oom = _oom_killed(container)
         finally:
+            tail.close()
             with self._lock:
                 self._containers.pop(container.id, None)
-            container.remove(force=True)
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
         seconds = time.monotonic() - start
-        return JobResult(spec, code, seconds, "" if code == 0 else failure_reason(spec.log_path))
+        if code == 0:
+            return JobResult(spec, code, seconds, "")
+        reason = failure_reason(spec.log_path, returncode=code, tail=tail)
+        if oom:
+            reason = f"out of memory (Docker State.OOMKilled, {exit_words(code)}); {reason}"[:300]
+        return JobResult(spec, code, seconds, reason)
+
+
+class _LogFollower:
+    """Copy a container's own log stream into ``tail`` while it runs (a thread)."""
+
+    def __init__(self, container: Any, tail: OutputTail) -> None:
+        self.container = container
+        self.tail = tail
+        self.got_any = False
+        self.failed = False
+        self._thread = threading.Thread(target=self._follow, daemon=True, name="docker-log")
+        self._thread.start()
+
+    def _follow(self) -> None:
+        try:
+            for chunk in self.container.logs(stdout=True, stderr=True, stream=True, follow=True):
+                self.got_any = True
+                self.tail.feed(chunk)
+        except Exception:  # the stream broke: finish() fetches the log once instead
+            self.failed = True
+
+    def finish(self) -> None:
+        """Wait for the end of the stream (the container has ended); fetch the log if it broke early."""
+        self._thread.join(timeout=READER_GRACE_S)
+        if self._thread.is_alive() or (self.failed and not self.got_any):
+            with contextlib.suppress(Exception):
+                if not self.got_any:
+                    self.tail.feed(self.container.logs(stdout=True, stderr=True))
+
+
+def _oom_killed(container: Any) -> bool:
+    """True when Docker says the kernel killed the container for memory (``State.OOMKilled``)."""
+    try:
+        container.reload()
+        return bool(container.attrs.get("State", {}).get("OOMKilled"))
+    except Exception:  # gone already: unknown, so not claimed
+        return False

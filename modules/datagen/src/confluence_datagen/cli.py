@@ -100,6 +100,8 @@ def _hydrocron(continent: str, digits: list[int], folder: Path | None, reach_ids
                start: str | None, end: str | None, url: str, sword_version: int) -> None:
     """The Hydrocron path: get, check and keep each reach's series; write the lists (and SWORD/SoS)."""
     wanted = hydrocron.parse_reach_ids(reach_ids)
+    if folder is not None:
+        hydrocron.report_untied(folder, digits)
     if folder is not None and not wanted:
         wanted = sorted(hydrocron.folder_reaches(folder))
     if folder is None and not wanted:

@@ -14,6 +14,7 @@ from confluence_core import jsonio, riversp, sword, workflow
 from confluence_core.errors import ConfluenceError, InputError
 from confluence_core.ids import basin_of, cycle_pass_id
 from confluence_core.network import RiverNetwork
+from confluence_core.skips import skip
 from confluence_core.sos import sos_name
 from confluence_core.volumes import volume_path
 
@@ -72,18 +73,24 @@ def scan_granules(
         without ``.shp.xml`` (the simulated PGA2 ones) is kept.  A Node granule that is
         not read is kept when its Reach twin (same cycle, pass, token and start) was.
     read_nodes : bool
-        Read Node granules for their node ids (needed without SWORD).
+        Read Node granules for their node ids (needed without SWORD).  A Node granule
+        whose Reach twin could not be read is read all the same, so that a bad
+        granule does not take its pass away from the reaches.
     s3 : boto3 S3 client, optional
+
+    A granule that cannot be read, or is built on another SWORD version, is a
+    ``granule`` skip (:mod:`confluence_core.skips`) and the others go on.
     """
     scan = Scan()
     kept_tiles: set[tuple[int, int, str, str]] = set()
+    failed_tiles: set[tuple[int, int, str, str]] = set()
     digit_set = np.asarray(sorted(digits), dtype=np.int64)
     no_xml = 0
     reach_refs = [r for r in refs if r.name.feature == "Reach"]
     node_refs = [r for r in refs if r.name.feature == "Node"]
     for ref in reach_refs + node_refs:
         is_reach = ref.name.feature == "Reach"
-        if not is_reach and not read_nodes:
+        if not is_reach and not read_nodes and ref.name.tile_key not in failed_tiles:
             if ref.name.tile_key in kept_tiles:
                 scan.granules.append(ref.uri)
                 for tile_rid in scan.tile_reaches.get(ref.name.tile_key, []):
@@ -92,14 +99,16 @@ def scan_granules(
         try:
             data, meta = riversp.read_granule(locate(ref.uri), REACH_COLUMNS if is_reach else NODE_COLUMNS, s3=s3)
         except InputError as exc:
-            log.warning("skipped granule: %s", exc)
+            skip(log, "granule", ref.name.name + ".zip", exc.reason)
             scan.skipped += 1
+            if is_reach:
+                failed_tiles.add(ref.name.tile_key)
             continue
         if meta.sword_version is None:
             no_xml += 1
         elif meta.sword_version != sword_version:
-            log.warning("skipped granule: %s: built on SWORD v%s (%s), not v%s",
-                        ref.uri, meta.sword_version, meta.sword_file, sword_version)
+            skip(log, "granule", ref.name.name + ".zip",
+                 f"built on SWORD v{meta.sword_version} ({meta.sword_file}), not v{sword_version}")
             scan.skipped += 1
             continue
         rid = data["reach_id"]
@@ -159,9 +168,8 @@ def build_network(scan: Scan, sword_path: Path) -> tuple[RiverNetwork, dict[int,
         return net, {int(r): sorted(scan.nodes.get(int(r), ())) for r in seen}
     table = sword.read_reaches(sword_path)
     known = np.isin(seen, table.reach_id)
-    if (~known).any():
-        log.warning("%d reaches seen in granules are not in %s: left out (e.g. %s)",
-                    int((~known).sum()), sword_path.name, seen[~known][:3].tolist())
+    for r in seen[~known].tolist():
+        skip(log, "reach", str(r), f"seen in the granules but not in {sword_path.name}")
     seen = seen[known]
     net = RiverNetwork.from_sword(table, seen, source=sword_path.name)
     if table.swot_orbits is None:

@@ -2,8 +2,9 @@
 
 Every lister returns :class:`GranuleRef` items: the granule's URI as the JSON
 files record it (a path relative to the local source root, or ``s3://...``)
-and its parsed name.  Files whose names are not RiverSP granule names are
-skipped (logged at debug level).
+and its parsed name.  A listed file whose name is not a RiverSP granule name
+(``SWOT_L2_HR_RiverSP_..._01 (1).zip``) is a ``file`` skip, and a CMR granule
+without a direct-access link a ``granule`` skip (:mod:`confluence_core.skips`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from confluence_core.errors import ConfluenceError, InputError
 from confluence_core.riversp import GranuleName, parse_granule_name
 from confluence_core.s3 import parse_url
+from confluence_core.skips import skip
 
 if TYPE_CHECKING:  # imported when a CMR search runs: local and S3 listings do without them
     import requests
@@ -72,7 +74,7 @@ def _refs(uris: Iterable[str]) -> list[GranuleRef]:
         try:
             out.append(GranuleRef(uri, parse_granule_name(uri)))
         except InputError as exc:
-            log.warning("skipped: %s", exc)
+            skip(log, "file", uri.rsplit("/", 1)[-1], exc.reason)
     return sorted(out, key=lambda r: r.uri)
 
 
@@ -174,7 +176,7 @@ def list_cmr(
         uri = next((u for u in granule.data_links(access="direct") if u.startswith("s3://") and u.endswith(".zip")),
                    None)
         if uri is None:
-            log.warning("CMR granule %s has no s3:// link: skipped", granule["umm"].get("GranuleUR"))
+            skip(log, "granule", str(granule["umm"].get("GranuleUR")), "CMR lists no s3:// link for it")
         else:
             uris.append(uri)
     log.info("CMR %s: %d granules for %s", collection, len(uris), continent)

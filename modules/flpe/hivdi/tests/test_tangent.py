@@ -86,3 +86,33 @@ def test_cost_jacobian_matches_finite_differences() -> None:
     scale = np.abs(num).max(axis=0)
     np.testing.assert_allclose(jac, num, rtol=1e-5, atol=1e-6 * max(1.0, float(scale.max())))
     assert np.all(scale > 0)  # every control enters the cost
+
+
+def test_tangent_solve_from_a_known_profile_is_the_full_solve() -> None:
+    """``solve(..., known=forward)`` skips the Newton iterations and gives the full tangent solve, bit for bit."""
+    ch, c = two_stretch_channel(), base_controls()
+    full = backwater.solve(ch, c, tangent=True)
+    forward = backwater.solve(ch, c)
+    reused = backwater.solve(ch, c, tangent=True, known=forward)
+    for name in ("z", "area", "width", "choked", "dz_dlogq", "dz_dzout", "dz_dreach"):
+        np.testing.assert_array_equal(getattr(reused, name), getattr(full, name), err_msg=name)
+    other = backwater.solve(ch, perturbed(c, "log_q", (0,), 0.1))  # a profile of other controls is not the solve
+    assert not np.array_equal(backwater.solve(ch, c, tangent=True, known=other).z, full.z)
+
+
+def test_cost_jacobian_has_no_stored_zeros_and_reuses_profiles() -> None:
+    """The Jacobian stores no exact zeros (a node does not see another stretch's reaches) and is the one
+    computed without the residuals' cached profile."""
+    tw = make_twin(n_reaches=2, nt=6, nodes=8, length=3000.0, bank=3.0, noise=0.05, seed=3)
+    pb = problem.build(tw.reaches, HivdiConfig())
+    x = inverse.pack(pb.background.first_guess())
+    cost = inverse.Cost(pb)
+    cost.residuals(x)
+    assert len(cost.profiles) == 1
+    jac = cost.jacobian(x)
+    assert np.all(jac.data != 0)
+    fresh = inverse.Cost(pb).jacobian(x)  # no cached profile: the tangent solve iterates itself
+    np.testing.assert_array_equal(jac.toarray(), fresh.toarray())
+    R = pb.channel.n_reaches
+    obs = jac[: pb.obs_node.size].tocsr()
+    assert obs.nnz < pb.obs_node.size * (2 + 4 * R)  # each reach its own stretch: other reaches' columns dropped

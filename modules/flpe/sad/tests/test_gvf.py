@@ -173,3 +173,20 @@ def test_dingman_profile_matches_an_independent_fine_integration(r: float, ratio
     assert ok
     np.testing.assert_allclose(wse - S0 * xi, fine.y[0], rtol=0, atol=1e-5)
     assert np.all(np.diff(wse - S0 * xi) * (ratio - 1) < 0)  # M1 falls, M2 rises towards yn upstream
+
+
+def test_log_form_of_the_rate_equals_slope_of_depth() -> None:
+    """The profile's rate in logarithms (gvf._Rate) is (S1)-(S5) as :func:`gvf.slope_of_depth` writes them."""
+    rng = np.random.default_rng(5)
+    k = 400
+    q, n = rng.uniform(1.0, 5000.0, k), rng.uniform(0.01, 0.07, k)
+    r = np.r_[np.exp(rng.normal(0.95, 1.02, k - 1)), np.inf]  # a rectangular member too
+    s0, ym_ref = rng.uniform(1e-5, 1e-3, k), rng.uniform(0.5, 15.0, k)
+    w_ref = 150.0
+    ym = ym_ref * rng.uniform(0.3, 3.0, k)
+    rate = gvf._Rate(q, n, r, s0)
+    f, fr2 = rate(ym, rate.geometry((w_ref, 2 * w_ref), (ym_ref, 2 * ym_ref), 0.0))
+    f_ref, fr2_ref = gvf.slope_of_depth(ym, q, n, r, s0, w_ref, ym_ref)
+    np.testing.assert_allclose(fr2, fr2_ref, rtol=1e-12)
+    np.testing.assert_allclose(f, f_ref, rtol=1e-9, atol=1e-12 * np.abs(f_ref).max())
+    assert fr2_ref.max() > gvf.MAX_FROUDE2  # the clipped denominator is exercised

@@ -12,7 +12,9 @@ import numpy as np
 from confluence_core import jsonio, riversp, sword
 from confluence_core.cli import index_option, module_command
 from confluence_core.errors import ConfluenceError, InputError
-from confluence_core.index import job_entry
+from confluence_core.hydrocron import log_dropped, source_name
+from confluence_core.index import job_entry, selected_reaches
+from confluence_core.skips import skip
 from confluence_core.volumes import volume_path
 
 from . import hydrocron, io, schema
@@ -27,20 +29,26 @@ log = logging.getLogger("confluence-input")
               show_default=True, type=int,
               help="Skip granules built on another SWORD version. [env CONFLUENCE_SWORD_VERSION]")
 def main(index: int | None, sword_version: int) -> None:
-    """Write input/swot/{reach_id}_SWOT.nc for every reach of entry INDEX of basin.json.
+    """Write input/swot/{reach_id}_SWOT.nc for every reach of entry INDEX of basin.json
+    (only those of $CONFLUENCE_SELECTED_REACHES when it is set: `confluence run --reaches`).
 
     Hydrocron reach CSVs listed in s3_reach.json (datagen's --source hydrocron
     path, kept in input/hydrocron/) are converted by confluence_input.hydrocron.
     Granules come from s3_reach.json (local paths relative to the source volume, or
-    s3:// URIs read with the renew Lambda's credentials from SSM).  A reach with no
-    observation or a bad granule is logged and the other reaches go on; the job
-    fails only when every granule failed.
+    s3:// URIs read with the renew Lambda's credentials from SSM).  A bad granule,
+    a bad CSV, a bad row of a CSV and a reach left with no observation are each a
+    counted skip (confluence_core.skips) and the rest goes on; the job fails only
+    when every granule (or every CSV) failed.
     """
     basin, basin_path, _ = job_entry("input", index)
     try:
         reach_ids = [int(r) for r in basin["reach_id"]]
     except (KeyError, TypeError, ValueError):
         raise InputError(f"entry {basin!r} has no list of reach_id", basin_path) from None
+    selected = selected_reaches()
+    if selected is not None:  # confluence run --reaches: the other reaches' files are left as they are
+        reach_ids = [r for r in reach_ids if r in selected]
+        log.info("--reaches: %d reaches of this basin selected", len(reach_ids))
     run_basin(reach_ids, sword_version)
 
 
@@ -76,9 +84,9 @@ def run_basin(reach_ids: list[int], sword_version: int) -> tuple[int, int]:
                               schema.TILED_FROM_REACH)
         if series is None:
             bad = [g for g in s3_reach.get(str(rid), []) if g in records.failed]
-            why = f" ({len(bad)} of its granules failed)" if bad else ""
-            log.warning("%s_SWOT.nc not written: reach %s has no observation in %d granules%s",
-                        rid, rid, len(s3_reach.get(str(rid), [])), why)
+            why = f" ({len(bad)} of them could not be read)" if bad else ""
+            skip(log, "reach", str(rid), f"no observation in its {len(s3_reach.get(str(rid), []))} granules{why}: "
+                                         f"{rid}_SWOT.nc not written")
             continue
         io.write_swot(out_dir / f"{rid}_SWOT.nc", series)
         written += 1
@@ -90,23 +98,28 @@ def run_basin(reach_ids: list[int], sword_version: int) -> tuple[int, int]:
 def run_hydrocron(reach_ids: list[int], s3_reach: dict[str, list[str]]) -> tuple[int, int]:
     """Write the basin's files from Hydrocron CSVs (paths in s3_reach.json, relative to the input volume).
 
-    A reach whose CSV is bad (malformed, wrong unit, only placeholders) is logged with the reason
-    and the others go on; the job fails only when no reach could be written.
+    A row with a defect is dropped (a counted ``row`` skip); a CSV that cannot be used (malformed,
+    wrong unit, only placeholders) is a ``file`` skip and its reach a ``reach`` skip, and the
+    others go on; the job fails only when no reach could be written.
     """
     t0 = time.perf_counter()
     written, failed = 0, {}
     for rid in reach_ids:
         uris = s3_reach.get(str(rid), [])
         if not uris:
-            log.warning("%s_SWOT.nc not written: reach %s has no Hydrocron CSV in s3_reach.json", rid, rid)
+            skip(log, "reach", str(rid), f"no Hydrocron CSV in s3_reach.json: {rid}_SWOT.nc not written")
             continue
         path = Path(uris[-1]) if Path(uris[-1]).is_absolute() else volume_path("input", uris[-1])
         try:
-            series = hydrocron.read_reach_file(path, rid)
+            answer = hydrocron.read_answer(path, rid)
         except InputError as exc:
-            log.error("%s_SWOT.nc not written: %s", rid, exc)
+            reason = exc.reason.removeprefix(f"reach {rid}: ")
+            skip(log, "file", source_name(path, rid), reason)
+            skip(log, "reach", str(rid), f"{reason}: {rid}_SWOT.nc not written")
             failed[rid] = str(exc)
             continue
+        log_dropped(log, answer)
+        series = hydrocron.reach_series(answer)
         io.write_swot(volume_path("input", "swot", f"{rid}_SWOT.nc"), series)
         written += 1
     if failed and not written:

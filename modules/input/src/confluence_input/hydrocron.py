@@ -6,8 +6,10 @@ The CSV is one reach's Hydrocron ``output=csv`` answer (datagen keeps it as
 :mod:`confluence_core.hydrocron` (placeholder rows dropped, a repeated pass
 keeps its last row, times from ``time`` or ``time_str`` in ascending order,
 fills as NaN, each ``{field}_units`` column checked against the contract
-unit); any problem is one :class:`~confluence_core.errors.InputError` naming
-the file, the reach, the line and the reason.  Conversion:
+unit); a row with a defect is dropped (the caller says it:
+:func:`confluence_core.hydrocron.log_dropped`), and what makes the answer
+unusable is one :class:`~confluence_core.errors.InputError` naming the file,
+the reach, the line and the reason.  Conversion:
 
 - fields the answer lacks (``d_x_area`` often, every node field always) are
   fill; NaN becomes the contract fills (``confluence_core.fill``) in the
@@ -73,6 +75,11 @@ def _observations(answer: ReachAnswer) -> np.ndarray:
 def read_reach_csv(text: str, reach_id: int, where: str | Path) -> ReachSeries:
     """Turn one reach's Hydrocron CSV into the series input writes; InputError with the reason otherwise."""
     return reach_series(parse_reach(text, reach_id, where))
+
+
+def read_answer(path: Path, reach_id: int) -> ReachAnswer:
+    """One reach's checked answer from a file (InputError when missing, unreadable or unusable)."""
+    return read_reach(path, reach_id)
 
 
 def read_reach_file(path: Path, reach_id: int) -> ReachSeries:

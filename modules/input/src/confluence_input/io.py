@@ -12,6 +12,7 @@ import numpy as np
 from confluence_core import ncio, riversp
 from confluence_core.errors import InputError
 from confluence_core.ids import continent_of, cycle_pass_id
+from confluence_core.skips import skip
 
 from . import schema
 from .assemble import ReachSeries, Table, utc_now
@@ -44,6 +45,11 @@ def read_basin(
 ) -> BasinRecords:
     """Read each granule once and keep the rows of ``reach_ids``.
 
+    Only the rows of ``reach_ids`` are read and converted (their record numbers come
+    from a pass over the ``reach_id`` column of the ``.dbf``:
+    :func:`confluence_core.riversp.dbf_rows`), and only the columns input writes; the
+    geometry is never read.
+
     Parameters
     ----------
     granules : iterable of str
@@ -58,6 +64,11 @@ def read_basin(
         ``{"001_051": id}``; ids of passes it lacks are ``cycle * 1000 + pass``.
     s3 : callable, optional
         Returns the S3 client, called on the first ``s3://`` granule.
+
+    A granule that cannot be read (truncated zip, a member missing, a required field
+    absent) or is built on another SWORD version is a ``granule`` skip
+    (:mod:`confluence_core.skips`): that granule only; the other granules of its
+    pass and every other pass are kept.
     """
     reach_parts: list[dict[str, np.ndarray]] = []
     node_parts: list[dict[str, np.ndarray]] = []
@@ -71,22 +82,21 @@ def read_basin(
             cols = (["reach_id", *REACH_FIELDS] if is_reach else ["reach_id", "node_id", *NODE_FIELDS])
             if uri.startswith("s3://") and client is None and s3 is not None:
                 client = s3()
-            data, meta = riversp.read_granule(locate(uri), cols, s3=client)
+            data, meta = riversp.read_granule(locate(uri), cols, s3=client, reach_ids=reach_ids)
         except InputError as exc:
-            log.warning("granule skipped: %s", exc)
+            skip(log, "granule", uri.rsplit("/", 1)[-1], exc.reason)
             failed[uri] = exc.reason
             continue
         if meta.sword_version is not None and meta.sword_version != sword_version:
             reason = f"built on SWORD v{meta.sword_version} ({meta.sword_file}), not v{sword_version}"
-            log.warning("granule skipped: %s: %s", uri, reason)
+            skip(log, "granule", uri.rsplit("/", 1)[-1], reason)
             failed[uri] = reason
             continue
         read += 1
-        keep = np.isin(data["reach_id"], reach_ids)
-        if not keep.any():
+        n = len(data["reach_id"])  # only the rows of reach_ids
+        if n == 0:
             continue
-        part = {k: v[keep] for k, v in data.items()}
-        n = int(keep.sum())
+        part = dict(data)
         part["obs"] = np.full(n, cycle_passes.get(name.cycle_pass, cycle_pass_id(name.cycle, name.pass_number)),
                               dtype=np.int64)
         part["rank"] = np.full(n, _rank(name), dtype=np.int64)

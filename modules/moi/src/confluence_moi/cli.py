@@ -3,6 +3,15 @@
 Reads entry ``--index`` of ``input/basin.json``, the basin's SWORD topology and
 SoS priors and every algorithm's per-reach FLPE results, and writes
 ``moi/{reach_id}_integrator.nc`` for every reach of the entry.
+
+A reach whose upstream files are missing (e.g. one that ``confluence run
+--keep-going`` left out, ``input/left_out.json``) does not stop the basin: a
+river reach with no FLPE result file of any algorithm gets one warning naming
+it and the files looked for, and an integrator file whose groups are fill
+(``valid`` 0; ``qbar_basinScale`` still carries the basin's integrated mean).
+A reach without its SWOT file has no time axis: one warning, and no
+integrator file for it (later steps treat it as "no MOI result").  The other
+reaches are integrated as usual.
 """
 
 from __future__ import annotations
@@ -14,12 +23,12 @@ from typing import Any
 
 import click
 import numpy as np
-from confluence_core import flpe, sos, sword
+from confluence_core import flpe, leftout, sos, sword
 from confluence_core.cli import index_option, list_option, module_command
+from confluence_core.entries import for_each_entry
 from confluence_core.errors import InputError
 from confluence_core.flpe import FlpeOutput, FlpeReachResult
-from confluence_core.ids import continent_of
-from confluence_core.index import job_entry
+from confluence_core.ids import continent_of, is_river
 from confluence_core.network import Drainage, RiverNetwork, index_in
 from confluence_core.volumes import volume_path
 from confluence_flpe import flowlaws
@@ -113,6 +122,22 @@ def read_results(spec: FlpeOutput, rids: np.ndarray) -> dict[int, FlpeReachResul
             log.debug("%s: reach %s flagged valid = 0: no result", spec.name, rid)
             continue
         out[int(rid)] = res
+    return out
+
+
+def missing_upstream(specs: list[FlpeOutput], rid: int, swot_name: str) -> list[str]:
+    """The upstream files of reach ``rid`` that are absent: its SWOT file, every FLPE result file.
+
+    FLPE files are named only when no algorithm wrote one for a river reach (an
+    algorithm may legitimately skip a reach; flow laws run on river reaches only).
+    """
+    out = []
+    swot = volume_path("input", "swot", swot_name)
+    if not swot.exists():
+        out.append(f"input/swot/{swot.name}")
+    root = volume_path("flpe")
+    if is_river(rid) and not any(s.find(root, rid) is not None for s in specs):
+        out.append("flpe/{" + ",".join(s.folder for s in specs) + f"}}/{rid}_*.nc (no FLPE result of any algorithm)")
     return out
 
 
@@ -220,13 +245,21 @@ def process_basin(entry: Any, settings: ig.Settings = ig.DEFAULT, where: Any = N
                     basin_id, rids.size)
 
     pos = {int(r): i for i, r in enumerate(net.reach_id.tolist())}
+    left = leftout.read(volume_path("input"))
     for rid, swot_name in zip(rids.tolist(), swot_names, strict=True):
         here = {name: results[name].get(rid) for name in results}
+        problems = [f"no {m}" for m in missing_upstream(specs, rid, swot_name)]
+        why = f" (left out upstream: {left[rid]})" if rid in left else ""
+        swot_path = volume_path("input", "swot", swot_name)
         try:
-            obs = read_swot(volume_path("input", "swot", swot_name))
+            obs = read_swot(swot_path)
         except InputError as exc:
-            log.warning("reach %s: %s: no observations, no time axis, no integrator file", rid, exc)
+            if swot_path.exists():  # there but unreadable
+                problems.insert(0, str(exc))
+            log.warning("reach %s: %s%s: no time axis, no integrator file", rid, "; ".join(problems), why)
             continue
+        if problems:  # only the FLPE results are missing
+            log.warning("reach %s: %s%s: its integrator groups are fill", rid, "; ".join(problems), why)
         groups = [_group(spec, rid, pos[rid], obs, here[spec.name], out.algos[spec.name]) for spec in specs]
         path = volume_path("moi", f"{rid}_integrator.nc")
         io.write_integrator(path, obs.nt, groups, {"reach_id": np.int64(rid), "basin_id": np.int32(basin_id),
@@ -249,5 +282,5 @@ def main(index: int | None, list_name: str | None, flpe_sd: float, prior_sd: flo
     """Integrate FLPE mean flows over one basin (entry INDEX of basin.json)."""
     if flpe_sd <= 0 or prior_sd <= 0:
         raise InputError(f"--flpe-sd and --prior-sd must be positive, not {flpe_sd} and {prior_sd}")
-    item, where, _ = job_entry("moi", index, list_name)
-    process_basin(item, ig.Settings(flpe_sd=flpe_sd, prior_sd=prior_sd), where)
+    settings = ig.Settings(flpe_sd=flpe_sd, prior_sd=prior_sd)
+    for_each_entry("moi", index, lambda item, where, _i: process_basin(item, settings, where), log, list_name)

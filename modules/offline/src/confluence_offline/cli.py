@@ -7,7 +7,9 @@ parameters, as the SWOT RiverSP product's ``dschg_*`` fields are made; the conse
 per-time median.  The run's branch decides which fields are filled: ``{prefix}_q_uc`` in an
 unconstrained run, ``{prefix}_q_c`` in a gauge-constrained one (the SoS priors file says which);
 the other field is fill with its reason.  Writes ``offline/{reach_id}_offline.nc``.  A missing
-product is fill plus one log line; a reach without a SWOT file is an error.
+product is fill plus one log line (naming the reach and, when the MOI file is missing, that file; the
+consensus file is optional: without it the offline consensus is the median of every recomputed
+algorithm); a reach without a SWOT file is an error.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from typing import Any
 import numpy as np
 from confluence_core import flpe
 from confluence_core.cli import index_option, list_option, module_command
+from confluence_core.entries import for_each_entry
 from confluence_core.errors import InputError
-from confluence_core.index import job_entry, reach_entry
+from confluence_core.index import reach_entry
 from confluence_core.volumes import volume_path
 from confluence_flpe import flowlaws
 from confluence_flpe.flowlaws import FlowObs
@@ -72,7 +75,7 @@ def products(reach_id: int, obs: FlowObs, moi_file: Path, branch: str, contribut
     except InputError as exc:
         groups, why = None, f"unreadable integrator file ({exc.reason})"
     else:
-        why = "no integrator file"
+        why = f"no integrator file moi/{moi_file.name}"
     nan = np.full(obs.nt, np.nan)
     out: dict[str, dict[str, np.ndarray]] = {}
     recomputed: dict[str, np.ndarray] = {}
@@ -147,5 +150,5 @@ def process_reach(entry: dict[str, Any]) -> Path:
 @list_option
 def main(index: int | None, list_name: str | None) -> None:
     """Write the offline product of one reach (entry INDEX of reaches.json)."""
-    entry, _, _ = job_entry("offline", index, list_name, kind=dict)
-    process_reach(entry)
+    io.clear_caches()
+    for_each_entry("offline", index, lambda entry, _path, _i: process_reach(entry), log, list_name, kind=dict)

@@ -21,6 +21,7 @@ Output ``offline/{reach_id}_offline.nc`` in the layout of the public workflow's 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,13 +41,26 @@ def read_integrator(path: Path) -> dict[str, integrator.IntegratorGroup] | None:
 def read_branch(path: Path) -> str:
     """``constrained`` when the SoS priors file says its priors are gauge-constrained, else ``unconstrained``.
 
-    A missing file or attribute is the unconstrained branch (the default of the workflow).
+    A missing file or attribute is the unconstrained branch (the default of the workflow).  Each
+    SoS file is opened once per process and file version (a grouped job's reaches share it).
     """
     if not path.exists():
         return "unconstrained"
+    stat = path.stat()
+    return _branch(str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _branch(path: str, _inode: int, _size: int, _mtime_ns: int) -> str:
+    """:func:`read_branch` of one file version (inode, size and modification time are the cache key)."""
     with ncio.open_dataset(path) as ds:
         flag = ds.getncattr("priors_constrained") if "priors_constrained" in ds.ncattrs() else 0
     return "constrained" if int(np.ravel(flag)[0]) == 1 else "unconstrained"
+
+
+def clear_caches() -> None:
+    """Forget the files read once per process (a job starts with none: its inputs are fixed while it runs)."""
+    _branch.cache_clear()
 
 
 def read_contributing(path: Path) -> list[str] | None:

@@ -5,6 +5,16 @@ Reads entry ``--index`` of ``input/continent.json``, the continent's SoS
 (pass times, node order) and every module's per-reach files; writes the
 results file to the output volume and, with ``--bucket``, uploads it to
 ``s3://bucket/{prefix}/{run_id}/{file}`` (never over an earlier object).
+
+Reaches the run left out (``input/left_out.json``, written by ``confluence run
+--keep-going`` through :mod:`confluence_core.leftout`) are fill in every module
+group whose file is missing (``file_status`` 3: the run left it out, rather than 0)
+and keep the results the steps before their failure did write (a reach that failed
+at validation keeps its discharge); the file says why in ``reaches/left_out``: a
+string per SoS reach, ``"<step>: <reason>"`` for a left-out reach and empty for
+every other one.  contracts.md (section 9) fixes the groups of the results file,
+not the variables of ``reaches``, so the reason is a variable beside the SoS ones,
+readable per reach like them; the root attribute ``n_reaches_left_out`` counts them.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ from typing import Any
 import click
 import numpy as np
 from confluence_core import index as cindex
-from confluence_core import s3
+from confluence_core import leftout, s3
 from confluence_core.cli import index_option, list_option, module_command
 from confluence_core.errors import ConfluenceError, InputError
 from confluence_core.fill import INT_FILL
@@ -38,12 +48,18 @@ RESULTS_OBJECT = "a results file"
 log = logging.getLogger(NAME)
 
 #: ``file_status`` values of a module group.
-NO_FILE, READ, UNREADABLE = 0, 1, 2
+NO_FILE, READ, UNREADABLE, LEFT_OUT = 0, 1, 2, 3
 STATUS_ATTRS = {
     "long_name": "state of the module's per-reach file",
     "units": "1",
-    "flag_values": np.array([NO_FILE, READ, UNREADABLE], dtype=np.int8),
-    "flag_meanings": "no_file read unreadable",
+    "flag_values": np.array([NO_FILE, READ, UNREADABLE, LEFT_OUT], dtype=np.int8),
+    "flag_meanings": "no_file read unreadable left_out",
+}
+#: Attributes of ``reaches/left_out``.
+LEFT_OUT_ATTRS = {
+    "long_name": "why the run left this reach out (empty when it did not)",
+    "comment": "\"<step>: <reason>\" from input/left_out.json (confluence run --keep-going); "
+               "such a reach is fill (file_status 3) in every group whose file is missing",
 }
 
 
@@ -89,6 +105,23 @@ def _place(collector: Collector, sos: io.Sos, fld: Field, row: int, node_ids: np
     return collector.add(fld, rows)
 
 
+def left_out_rows(sos: io.Sos, left: dict[int, str]) -> np.ndarray:
+    """The reason of each SoS reach the run left out, ``""`` for the others (object array of str).
+
+    One warning per left-out reach of the SoS names it and its reason; reaches of
+    other continents (not in this SoS) are ignored.
+    """
+    reasons = np.full(sos.reach_id.size, "", dtype=object)
+    for rid, why in sorted(left.items()):
+        row = sos.row_of.get(rid)
+        if row is None:
+            continue
+        reasons[row] = why
+        log.warning("reach %s: left out by the run (%s): fill where its files are missing, reason in "
+                    "reaches/left_out", rid, why)
+    return reasons
+
+
 def _read_swot(sos: io.Sos, collector: Collector) -> dict[int, np.ndarray]:
     """Pass times of every reach with a SWOT file (root ``time``, ``n_times``); node ids per reach."""
     swot = Source("", "input", "swot", "{reach_id}_SWOT.nc", "SWOT observations")
@@ -121,14 +154,18 @@ def _read_swot(sos: io.Sos, collector: Collector) -> dict[int, np.ndarray]:
     return node_ids
 
 
-def gather(sos: io.Sos, srcs: list[Source], lay: Layout) -> tuple[Collector, dict[str, dict[str, Any]]]:
+def gather(sos: io.Sos, srcs: list[Source], lay: Layout,
+           left_out: frozenset[int] = frozenset()) -> tuple[Collector, dict[str, dict[str, Any]]]:
     """Read every module's per-reach files of the SoS reaches, one by one, into a :class:`Collector`.
 
     A file that cannot be read is logged with its name and reason; its reach
-    stays fill in that group (``file_status`` 2) and the job goes on.
+    stays fill in that group (``file_status`` 2) and the job goes on.  A reach
+    in ``left_out`` with no file in a group is ``file_status`` 3 there (the run
+    left it out); the files it does have are read like any other.
     """
     collector = Collector()
     node_ids = _read_swot(sos, collector)
+    left_rows = np.asarray(sorted(sos.row_of[r] for r in left_out if r in sos.row_of), dtype=np.intp)
     group_attrs: dict[str, dict[str, Any]] = {}
     for src in srcs:
         files = src.scan()
@@ -154,17 +191,20 @@ def gather(sos: io.Sos, srcs: list[Source], lay: Layout) -> tuple[Collector, dic
                 if item not in dropped:
                     log.warning("%s: %s (reported once per group)", path, item)
                     dropped.add(item)
+        status[left_rows[status[left_rows] == NO_FILE]] = LEFT_OUT
         collector.add_whole(VarSpec(src.group, src.group, "file_status", "reach", (), (), np.dtype(np.int8), -1,
                                     {**STATUS_ATTRS, "comment": f"files: {src.label}"}), status)
         n_read, n_bad = int((status == READ).sum()), int((status == UNREADABLE).sum())
         group_attrs[src.group] = {
             "source_files": src.label, "description": src.description,
             "n_reaches_read": np.int32(n_read), "n_reaches_unreadable": np.int32(n_bad),
+            "n_reaches_left_out": np.int32((status == LEFT_OUT).sum()),
         }
         if dropped:
             group_attrs[src.group]["not_carried"] = "; ".join(sorted(dropped))
-        log.info("%s: %d reaches read, %d unreadable, %d without a file (%s)", src.group, n_read, n_bad,
-                 sos.reach_id.size - n_read - n_bad, src.label)
+        n_left = int((status == LEFT_OUT).sum())
+        log.info("%s: %d reaches read, %d unreadable, %d left out, %d without a file (%s)", src.group, n_read,
+                 n_bad, n_left, sos.reach_id.size - n_read - n_bad - n_left, src.label)
     return collector, group_attrs
 
 
@@ -213,7 +253,9 @@ def main(index: int | None, sword_version: str, run_id: str | None, bucket: str 
         log.warning("%s: sword_version attribute %s differs from --sword-version %s",
                     sos.path, sos.sword_version, sword_version)
     lay, srcs = layout(), sources()
-    collector, group_attrs = gather(sos, srcs, lay)
+    reasons = left_out_rows(sos, leftout.read(volume_path("input")))
+    left = frozenset(int(r) for r in sos.reach_id[reasons != ""])
+    collector, group_attrs = gather(sos, srcs, lay, left)
     attrs = {
         "title": f"Confluence results, continent {continent}",
         "Conventions": "CF-1.8",
@@ -226,19 +268,22 @@ def main(index: int | None, sword_version: str, run_id: str | None, bucket: str 
         "software_version": software_version(),
         "date_created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "groups": ", ".join(s.group for s in srcs),
+        "n_reaches_left_out": np.int32(len(left)),
         "comment": "Every array is on the SoS reach order (num_reaches) or node order (num_nodes); "
                    "num_times is the pass index of each reach's SWOT file (see time, n_times); "
-                   "fill where a module wrote nothing for a reach.",
+                   "fill where a module wrote nothing for a reach or the run left it out "
+                   "(reaches/left_out says why).",
     }
     labels = {s.group: s.description for s in srcs}
     if target is None:
-        io.write_results(dest, sos, collector, group_attrs, labels, lay, attrs)
+        io.write_results(dest, sos, collector, group_attrs, labels, lay, attrs, (reasons, LEFT_OUT_ATTRS))
         log.info("wrote %s (%d reaches, %d nodes, %d times)", dest, sos.reach_id.size, sos.node_id.size,
                  collector.n_times)
         return
     client, bkt, key = target
     with tempfile.TemporaryDirectory(prefix=".confluence-output-", dir=dest.parent) as tmp:
-        staged = io.write_results(Path(tmp) / name, sos, collector, group_attrs, labels, lay, attrs)
+        staged = io.write_results(Path(tmp) / name, sos, collector, group_attrs, labels, lay, attrs,
+                                  (reasons, LEFT_OUT_ATTRS))
         s3.upload(client, staged, bkt, key, RESULTS_OBJECT)
         staged.replace(dest)
     log.info("wrote %s and uploaded it to s3://%s/%s", dest, bkt, key)

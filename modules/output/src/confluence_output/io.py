@@ -408,6 +408,7 @@ def _attrs_for(spec: VarSpec, lay: Layout, source_label: str) -> dict[str, Any]:
 def write_results(
     dest: Path, sos: Sos, collector: Collector, group_attrs: dict[str, dict[str, Any]],
     labels: dict[str, str], lay: Layout, global_attrs: dict[str, Any],
+    left_out: tuple[np.ndarray, dict[str, Any]] | None = None,
 ) -> Path:
     """Write the results file atomically: SoS groups, then every module group, whole arrays.
 
@@ -425,6 +426,9 @@ def write_results(
     lay : Layout
     global_attrs : dict
         Run id, versions, software version ...
+    left_out : (numpy.ndarray, dict), optional
+        Why the run left each SoS reach out (object array of str, ``""`` when it did
+        not) and the attributes of ``reaches/left_out``, written beside the SoS variables.
 
     Raises
     ------
@@ -437,6 +441,8 @@ def write_results(
             for dim, size in ((REACH_DIM, n_reaches), (NODE_DIM, n_nodes), (TIME_DIM, collector.n_times)):
                 out.createDimension(dim, size)
             _copy_sos_groups(src, out)
+            if left_out is not None:
+                _write_left_out(_group_at(out, "reaches"), *left_out)
             for path, attrs in group_attrs.items():
                 _group_at(out, path).setncatts(attrs)
             for dspec in collector.dims.values():
@@ -454,6 +460,15 @@ def write_results(
     except OSError as exc:
         raise ConfluenceError(f"cannot write the results file ({exc.strerror or exc})", dest) from None
     return dest
+
+
+def _write_left_out(grp: Any, reasons: np.ndarray, attrs: dict[str, Any]) -> None:
+    """``reaches/left_out[num_reaches]``: a string per SoS reach (no ``_FillValue``: empty is "not left out")."""
+    if "left_out" in grp.variables:
+        raise ConfluenceError("the SoS reaches group already has a left_out variable")
+    var = grp.createVariable("left_out", str, (REACH_DIM,))
+    var.setncatts(attrs)
+    var[:] = np.asarray(reasons, dtype=object)
 
 
 def _write_var(grp: Any, spec: VarSpec, arr: np.ndarray, attrs: dict[str, Any]) -> None:

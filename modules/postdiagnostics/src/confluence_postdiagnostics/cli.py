@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import click
 from confluence_core.cli import index_option, list_option, module_command
-from confluence_core.index import job_entry
+from confluence_core.entries import for_each_entry
 from confluence_core.volumes import volume_path
 
-from . import checks
+from . import checks, io
 from .previous import PREVIOUS_ENV, open_previous
 from .steps import Settings, run_flpe, run_moi
 
@@ -30,15 +31,21 @@ STEPS = {"flpe": "postdiagnostics_flpe", "moi": "postdiagnostics_moi"}
 
 def run(step: str, index: int | None, previous: str | None, settings: Settings,
         list_name: str | None = None) -> list[Path]:
-    """Run ``step`` on entry ``index`` of its fan-out list; return the files written."""
-    item, _, _ = job_entry(STEPS[step], index, list_name, kind=dict)
+    """Run ``step`` on the entries of job ``index`` of its fan-out list; return the files written."""
     if previous is None and volume_path("previous").is_dir():
         previous = str(volume_path("previous"))  # the driver's --previous, mounted as a volume
     prev = open_previous(previous)
+    io.clear_caches()
+    written: list[Path] = []
+
+    def one(item: Any, _path: Path, _i: int) -> None:
+        written.extend([run_flpe(item, settings, prev)] if step == "flpe" else run_moi(item, settings, prev))
+
     try:
-        return [run_flpe(item, settings, prev)] if step == "flpe" else run_moi(item, settings, prev)
+        for_each_entry(STEPS[step], index, one, log, list_name, kind=dict)
     finally:
         prev.close()
+    return written
 
 
 @module_command(NAME, help=(__doc__ or "").replace("``", ""))

@@ -21,6 +21,7 @@ the means and relative changes behind the flags (float64, fill -999999999999).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -96,10 +97,7 @@ def read_bounds(sos_path: Path | None, reach_ids: Sequence[int]) -> dict[int, tu
     if sos_path is None:
         return {}
     try:
-        with ncio.open_dataset(sos_path) as ds:
-            ids = ncio.read_int(ncio.get_group(ds, "reaches"), "reach_id")
-            model = ncio.get_group(ds, "model")
-            lo, hi = ncio.read_float(model, "min_q"), ncio.read_float(model, "max_q")
+        ids, lo, hi = _bounds_table(Path(sos_path))
     except (InputError, OSError, RuntimeError, KeyError) as exc:
         log.warning("%s: prior flow bounds not read (%s); bound checks skipped", sos_path,
                     getattr(exc, "reason", exc))
@@ -120,6 +118,39 @@ def read_bounds(sos_path: Path | None, reach_ids: Sequence[int]) -> dict[int, tu
         else:
             log.info("%s: reach %s not in the SoS; bound checks skipped", sos_path, rid)
     return out
+
+
+BoundsTable = tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]
+
+
+def _bounds_table(path: Path) -> BoundsTable:
+    """SoS ``reaches/reach_id``, ``model/min_q`` and ``model/max_q`` (m3/s), each None when absent.
+
+    Read once per process and file version (inode, size, modification time): the reaches of a grouped
+    job share their continent's SoS.
+    """
+    try:
+        stat = path.stat()
+    except OSError:
+        return _read_bounds_table(str(path))  # raises the reader's error, naming the file
+    return _cached_bounds_table(str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_bounds_table(path: str, _inode: int, _size: int, _mtime_ns: int) -> BoundsTable:
+    return _read_bounds_table(path)
+
+
+def clear_caches() -> None:
+    """Forget the SoS tables read once per process (a job starts with none: its inputs are fixed while it runs)."""
+    _cached_bounds_table.cache_clear()
+
+
+def _read_bounds_table(path: str) -> BoundsTable:
+    with ncio.open_dataset(path) as ds:
+        ids = ncio.read_int(ncio.get_group(ds, "reaches"), "reach_id")
+        model = ncio.get_group(ds, "model")
+        return ids, ncio.read_float(model, "min_q"), ncio.read_float(model, "max_q")
 
 
 #: Attributes of each flag variable: what it means and every value it takes.

@@ -3,7 +3,10 @@
 Each reads by the contracts (``io``), computes the flags with the pure checks
 (``checks``) and writes one diagnostics file per reach.  Per-algorithm read
 problems (missing or corrupt files, current or previous) are logged in one line
-and give that algorithm's fill / "no reference" flag; the rest is written.
+and give that algorithm's fill / "no reference" flag; the rest is written.  In
+the basin step a reach without its integrator file (e.g. one that ``confluence
+run --keep-going`` left out, ``input/left_out.json``: the warning gives the
+reason) gets -999 flags and the other reaches go on.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from confluence_core import flpe
+from confluence_core import flpe, leftout
 from confluence_core.errors import ConfluenceError, InputError
 from confluence_core.ids import continent_of
 from confluence_core.index import reach_entry
@@ -155,9 +158,11 @@ def run_moi(entry: dict[str, Any], settings: Settings, previous: PreviousRun) ->
     sos = _sos_path(entry, reach_ids[0])
     bounds = io.read_bounds(sos, reach_ids)
     written, failed = [], []
+    left = leftout.read(volume_path("input"))
     for rid in reach_ids:
         try:
-            written.append(_moi_reach(rid, bounds.get(rid, (math.nan, math.nan)), sos, settings, previous))
+            written.append(_moi_reach(rid, bounds.get(rid, (math.nan, math.nan)), sos, settings, previous,
+                                      left.get(rid, "")))
         except ConfluenceError as exc:  # one reach's failure never stops the basin
             log.error("reach %s: %s", rid, exc)
             failed.append(rid)
@@ -168,12 +173,13 @@ def run_moi(entry: dict[str, Any], settings: Settings, previous: PreviousRun) ->
 
 
 def _moi_reach(reach_id: int, bounds: tuple[float, float], sos: Path, settings: Settings,
-               previous: PreviousRun) -> Path:
+               previous: PreviousRun, left_out: str = "") -> Path:
     specs = [s for s in flpe.algorithms().values() if s.moi]
     moi_file = volume_path("moi", f"{reach_id}_integrator.nc")
     integ, note = _attempt(lambda: io.read_integrator(moi_file), "integrator file")
     if integ is None and not note:
-        log.warning("reach %s: %s not found: moi flags are -999 (no result)", reach_id, moi_file)
+        why = f" (left out upstream: {left_out})" if left_out else ""
+        log.warning("reach %s: %s not found%s: moi flags are -999 (no result)", reach_id, moi_file, why)
     current = [(integ or {}).get(s.moi) for s in specs]
     notes = [note if integ is None else "" for _ in specs]
     flpe_root = volume_path("flpe")

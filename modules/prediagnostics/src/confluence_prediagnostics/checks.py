@@ -43,7 +43,6 @@ and slope against the slopes of the passes nearest in WSE
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from .config import Thresholds
-from .outliers import neighbour_outliers, relation_outliers, reported_floor
+from .outliers import nanmedian_last, neighbour_outliers, relation_outliers, reported_floor
 
 #: Measurement variables a removal sets to fill (present ones only), per group.
 MEASUREMENTS: tuple[str, ...] = (
@@ -286,9 +285,7 @@ def _get(fields: Mapping[str, np.ndarray | None], name: str, shape: tuple[int, .
 
 def _width_floor(width: np.ndarray, width_u: np.ndarray | None, cfg: Thresholds) -> np.ndarray:
     """Per-row width error (m): the median reported width_u, at most (or else) a share of the median width."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # rows without any width
-        med = np.nanmedian(width, axis=-1)
+    med = nanmedian_last(width)  # NaN for rows without any width
     default = cfg.width_sigma_min_rel * np.abs(med)
     return reported_floor(width_u, np.where(np.isfinite(default), default, 0.0))
 

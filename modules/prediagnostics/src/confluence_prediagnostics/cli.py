@@ -15,7 +15,8 @@ from typing import Any
 import click
 import numpy as np
 from confluence_core.cli import index_option, list_option, module_command
-from confluence_core.index import ReachEntry, job_entry, reach_entry
+from confluence_core.entries import for_each_entry
+from confluence_core.index import ReachEntry, reach_entry
 from confluence_core.volumes import volume_path
 
 from . import io
@@ -69,25 +70,26 @@ def process_reach(entry: dict[str, Any], cfg: Thresholds, config_file: Path | No
     item = reach_entry(entry)
     reach_id = item.reach_id
     swot = volume_path("input", "swot", item.swot)
-    data = io.read_swot(swot, reach_id)
-    if data.has_original:
-        log.debug("%s: rerun, starting from the values kept in its 'original' group", swot)
-    reach, node = dict(data.reach), dict(data.node)
-    notes: dict[str, str] = {}
-    _add_prior(item, data, reach, node, notes)
+    with io.update_swot(swot, reach_id) as update:  # the file is rewritten when the block ends
+        data = update.data
+        if data.has_original:
+            log.debug("%s: rerun, starting from the values kept in its 'original' group", swot)
+        reach, node = dict(data.reach), dict(data.node)
+        notes: dict[str, str] = {}
+        _add_prior(item, data, reach, node, notes)
 
-    outcome = prediagnose(reach, node, cfg, nt=data.nt, nx=data.nx)
-    notes = {**outcome.skipped, **notes}
-    for key, why in sorted(notes.items()):
-        log.debug("reach %s: check %s skipped: %s", reach_id, key, why)
+        outcome = prediagnose(reach, node, cfg, nt=data.nt, nx=data.nx)
+        notes = {**outcome.skipped, **notes}
+        for key, why in sorted(notes.items()):
+            log.debug("reach %s: check %s skipped: %s", reach_id, key, why)
 
-    if outcome.usable:
-        io.write_swot(data, outcome)
-    elif outcome.n_observed == 0:
-        log.warning("reach %s: no observations in %s; file left untouched", reach_id, swot)
-    else:
-        log.warning("reach %s: all %d observations removed; %s left untouched",
-                    reach_id, outcome.n_observed, swot)
+        if outcome.usable:
+            update.write(outcome)
+        elif outcome.n_observed == 0:
+            log.warning("reach %s: no observations in %s; file left untouched", reach_id, swot)
+        else:
+            log.warning("reach %s: all %d observations removed; %s left untouched",
+                        reach_id, outcome.n_observed, swot)
     attrs = {
         **cfg.as_attrs(),
         "config_file": str(config_file) if config_file else "defaults (contracts.md section 9; JPL D-56413)",
@@ -127,5 +129,6 @@ HELP = (
 def main(index: int | None, config_file: Path | None, list_name: str | None) -> None:
     """Filter one reach's SWOT observations (entry INDEX of reaches.json)."""
     cfg = load_thresholds(config_file)
-    entry, _, _ = job_entry("prediagnostics", index, list_name, kind=dict)
-    process_reach(entry, cfg, config_file)
+    io.clear_caches()
+    for_each_entry("prediagnostics", index, lambda entry, _path, _i: process_reach(entry, cfg, config_file),
+                   log, list_name, kind=dict)

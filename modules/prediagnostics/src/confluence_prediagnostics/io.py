@@ -28,9 +28,12 @@ Outputs, each written whole or not at all:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -38,6 +41,7 @@ from typing import Any, cast
 import netCDF4
 import numpy as np
 from confluence_core import ncio
+from confluence_core.atomic import atomic_path
 from confluence_core.errors import InputError
 from confluence_core.fill import FLOAT_FILL, INT_FILL
 
@@ -67,6 +71,8 @@ class SwotData:
     #: (level, name) of node variables stored as (nt, nx) instead of (nx, nt)
     transposed: set[tuple[str, str]] = field(default_factory=set)
     has_original: bool = False
+    #: the file's format (``netCDF4.Dataset.data_model``): NETCDF4 files are rewritten in place of a copy
+    data_model: str = "NETCDF4"
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -90,22 +96,28 @@ def read_swot(path: str | os.PathLike[str], reach_id: int | None = None) -> Swot
 
 def _read_swot(path: Path, reach_id: int | None) -> SwotData:
     with ncio.open_dataset(path) as ds:
-        reach_grp = ncio.get_group(ds, "reach")
-        if reach_grp is None:
-            raise InputError("no 'reach' group: not a SWOT reach file (contracts.md section 6)", path)
-        nt = _dim(ds, "nt", path)
-        nx = _dim(ds, "nx", path) if "nx" in ds.dimensions else 0
-        _check_reach_id(reach_grp, reach_id, path)
-        data = SwotData(path=path, nt=nt, nx=nx, has_original=ncio.get_group(ds, ORIGINAL) is not None)
-        data.reach = _read_level(ds, "reach", REACH_FIELDS, data)
-        node_grp = ncio.get_group(ds, "node")
-        if node_grp is None:
-            log.warning("%s: no 'node' group; node checks skipped", path)
-            data.node = {}
-        else:
-            data.node = _read_level(ds, "node", NODE_FIELDS, data)
-            if ncio.has_var(node_grp, "node_id"):
-                data.node_id = np.asarray(ncio.read_int(node_grp, "node_id"), dtype=np.int64).ravel()
+        return _read_open(ds, path, reach_id)
+
+
+def _read_open(ds: netCDF4.Dataset, path: Path, reach_id: int | None) -> SwotData:
+    """:func:`read_swot` from an open dataset (``path``: the file named in errors and kept in the data)."""
+    reach_grp = ncio.get_group(ds, "reach")
+    if reach_grp is None:
+        raise InputError("no 'reach' group: not a SWOT reach file (contracts.md section 6)", path)
+    nt = _dim(ds, "nt", path)
+    nx = _dim(ds, "nx", path) if "nx" in ds.dimensions else 0
+    _check_reach_id(reach_grp, reach_id, path)
+    data = SwotData(path=path, nt=nt, nx=nx, has_original=ncio.get_group(ds, ORIGINAL) is not None,
+                    data_model=str(ds.data_model))
+    data.reach = _read_level(ds, "reach", REACH_FIELDS, data)
+    node_grp = ncio.get_group(ds, "node")
+    if node_grp is None:
+        log.warning("%s: no 'node' group; node checks skipped", path)
+        data.node = {}
+    else:
+        data.node = _read_level(ds, "node", NODE_FIELDS, data)
+        if ncio.has_var(node_grp, "node_id"):
+            data.node_id = np.asarray(ncio.read_int(node_grp, "node_id"), dtype=np.int64).ravel()
     return data
 
 
@@ -157,43 +169,89 @@ def read_prior(path: str | os.PathLike[str], reach_id: int, node_id: np.ndarray 
     """Read the prior width and length of ``reach_id`` (and its nodes) from a SWORD file.
 
     Returns None when the file is absent (the caller skips the checks).  A
-    non-positive SWORD value (SWORD fill -9999) is treated as unknown.
+    non-positive SWORD value (SWORD fill -9999) is treated as unknown.  The file is
+    read once per process (:func:`_sword_table`): a grouped job reads it once for
+    all its reaches.
     """
     path = Path(path)
     if not path.exists():
         return None
+    table = _sword_table(path)
+    prior = Prior()
+    hits = np.flatnonzero(table.reach_id == int(reach_id))
+    if hits.size:
+        row = int(hits[0])
+        prior.p_width = _positive(table.width, row)
+        prior.p_length = _positive(table.reach_length, row)
+    else:
+        log.warning("%s: reach %s not in SWORD; p_width / p_length checks skipped", path, reach_id)
+    if node_id is not None and table.node_id is not None and table.node_width is not None:
+        sword_ids = table.node_id
+        order = table.node_order
+        pos = np.clip(np.searchsorted(sword_ids[order], node_id), 0, max(sword_ids.size - 1, 0))
+        widths = np.full(node_id.shape, np.nan)
+        if sword_ids.size > 0:
+            rows = order[pos]
+            match = sword_ids[rows] == node_id
+            widths[match] = table.node_width[rows[match]]
+        widths[~(widths > 0)] = np.nan
+        prior.node_p_width = widths
+    return prior
+
+
+@dataclass(frozen=True)
+class SwordTable:
+    """What this step reads of a SWORD file: reach ids with their width and length (m, NaN where
+    absent), node ids (their stable sort order) and node widths (m); node fields None when absent."""
+
+    reach_id: np.ndarray
+    width: np.ndarray | None
+    reach_length: np.ndarray | None
+    node_id: np.ndarray | None
+    node_order: np.ndarray
+    node_width: np.ndarray | None
+
+
+#: SWORD tables read by this process: (path, inode, size, mtime) -> table (a job reads each file once).
+_SWORD_CACHE: dict[tuple[str, int, int, int], SwordTable] = {}
+
+
+def _sword_table(path: Path) -> SwordTable:
+    """The SWORD table of ``path``, read once per process and file version (inode, size and mtime)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    table = _SWORD_CACHE.get(key)
+    if table is None:
+        table = _read_sword_table(path)
+        if len(_SWORD_CACHE) >= 8:  # a job reads one or two continents' files
+            _SWORD_CACHE.clear()
+        _SWORD_CACHE[key] = table
+    return table
+
+
+def clear_caches() -> None:
+    """Forget the SWORD tables read once per process (a job starts with none: its inputs are fixed while it runs)."""
+    _SWORD_CACHE.clear()
+
+
+def _read_sword_table(path: Path) -> SwordTable:
     with ncio.open_dataset(path) as ds:
         reaches = ncio.get_group(ds, "reaches")
         if reaches is None or not ncio.has_var(reaches, "reach_id"):
             raise InputError("no reaches/reach_id: not a SWORD file", path)
-        prior = Prior()
         ids = np.asarray(reaches["reach_id"][:], dtype=np.int64)
-        hits = np.flatnonzero(ids == int(reach_id))
-        if hits.size:
-            row = int(hits[0])
-            prior.p_width = _positive(reaches, "width", row)
-            prior.p_length = _positive(reaches, "reach_length", row)
-        else:
-            log.warning("%s: reach %s not in SWORD; p_width / p_length checks skipped", path, reach_id)
+        width, length = ncio.read_float(reaches, "width"), ncio.read_float(reaches, "reach_length")
         nodes = ncio.get_group(ds, "nodes")
-        if node_id is not None and ncio.has_var(nodes, "node_id") and ncio.has_var(nodes, "width"):
-            sword_ids = np.asarray(nodes["node_id"][:], dtype=np.int64)
-            order = np.argsort(sword_ids, kind="stable")
-            pos = np.clip(np.searchsorted(sword_ids[order], node_id), 0, max(sword_ids.size - 1, 0))
-            found = sword_ids.size > 0
-            widths = np.full(node_id.shape, np.nan)
-            if found:
-                rows = order[pos]
-                match = sword_ids[rows] == node_id
-                all_widths = cast(np.ndarray, ncio.read_float(nodes, "width"))  # present: has_var above
-                widths[match] = all_widths[rows[match]]
-            widths[~(widths > 0)] = np.nan
-            prior.node_p_width = widths
-    return prior
+        node_id = node_width = None
+        order = np.zeros(0, dtype=np.int64)
+        if ncio.has_var(nodes, "node_id") and ncio.has_var(nodes, "width"):
+            node_id = np.asarray(nodes["node_id"][:], dtype=np.int64)
+            order = np.argsort(node_id, kind="stable")
+            node_width = cast(np.ndarray, ncio.read_float(nodes, "width"))  # present: has_var above
+    return SwordTable(ids, width, length, node_id, order, node_width)
 
 
-def _positive(grp: Any, name: str, row: int) -> float:
-    values = ncio.read_float(grp, name)
+def _positive(values: np.ndarray | None, row: int) -> float:
     if values is None:
         return np.nan
     value = float(values[row])
@@ -203,9 +261,76 @@ def _positive(grp: Any, name: str, row: int) -> float:
 # --- writing the SWOT file ---------------------------------------------------------------------
 
 
-def write_swot(data: SwotData, outcome: Outcome) -> None:
-    """Rewrite ``data.path`` atomically: every group, variable and attribute copied, removed
-    values set to fill, and the ``original`` group added on the first run."""
+class _UnchangedError(Exception):
+    """Ends an :func:`update_swot` block that wrote nothing: the copy is dropped, the file left as it was."""
+
+
+@dataclass
+class SwotUpdate:
+    """A reach's SWOT file opened by :func:`update_swot`: its data, and :meth:`write` to rewrite it."""
+
+    data: SwotData
+    ds: netCDF4.Dataset
+    written: bool = False
+
+    def write(self, outcome: Outcome) -> None:
+        """Set the removed values to fill (the ``original`` group added on the first run); the file
+        is replaced when the ``update_swot`` block ends."""
+        replace = _replacements(self.data, outcome)
+        if self.data.data_model != "NETCDF4":  # only NETCDF4 holds groups: rebuild it as one
+            write_swot(self.data, outcome)
+            return
+        for rel, values in replace.items():
+            level, name = rel.split("/")
+            var = self.ds[level][name]
+            var.set_auto_maskandscale(False)  # stored values, as ncio.copy_variable writes them
+            var[...] = values
+        _add_originals(self.ds, self.ds, self.data)
+        self.written = True
+
+
+@contextlib.contextmanager
+def update_swot(path: str | os.PathLike[str], reach_id: int | None = None) -> Iterator[SwotUpdate]:
+    """Read a reach's SWOT file (as :func:`read_swot`) from a private copy that :meth:`SwotUpdate.write`
+    changes in place and that replaces the file, atomically, when the block ends; a block that does
+    not write (or fails) leaves the file untouched.
+
+    One file open per reach: the copy (byte for byte) is both read and written, so every group,
+    variable and attribute the step does not change stays as it was.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_swot`, naming ``path``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", path)
+    try:
+        with atomic_path(path) as tmp:
+            shutil.copyfile(path, tmp)
+            try:
+                ds = netCDF4.Dataset(tmp, "r+")
+            except OSError as exc:
+                raise InputError(f"not a readable NetCDF file ({exc.strerror or exc})", path) from None
+            try:
+                ds.set_auto_mask(False)
+                try:
+                    data = _read_open(ds, path, reach_id)
+                except (OSError, RuntimeError, IndexError, ValueError) as exc:  # damaged content past the header
+                    raise InputError(f"cannot read the SWOT data ({type(exc).__name__}: {exc})", path) from None
+                update = SwotUpdate(data, ds)
+                yield update
+            finally:
+                ds.close()
+            if not update.written:
+                raise _UnchangedError
+    except _UnchangedError:
+        pass
+
+
+def _replacements(data: SwotData, outcome: Outcome) -> dict[str, np.ndarray]:
+    """``level/name`` -> stored values with the removed observations set to fill."""
     replace: dict[str, np.ndarray] = {}
     for level, removed in (("reach", outcome.reach_removed), ("node", outcome.node_removed)):
         for name, mask in removed.items():
@@ -213,6 +338,14 @@ def write_swot(data: SwotData, outcome: Outcome) -> None:
             m = mask.T if (level, name) in data.transposed else mask
             fill = FLOAT_FILL if raw.dtype.kind == "f" else INT_FILL
             replace[f"{level}/{name}"] = apply_removal(raw, m, fill)
+    return replace
+
+
+def write_swot(data: SwotData, outcome: Outcome) -> None:
+    """Rewrite ``data.path`` atomically, variable by variable (any input format; the result is
+    NETCDF4): every group, variable and attribute copied, removed values set to fill, and the
+    ``original`` group added on the first run.  The step itself uses :func:`update_swot`."""
+    replace = _replacements(data, outcome)
     with ncio.create(data.path) as dst, ncio.open_dataset(data.path) as src:
         ncio.copy_group(src, dst, replace=replace)
         _add_originals(src, dst, data)

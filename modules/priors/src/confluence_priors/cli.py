@@ -1,4 +1,10 @@
-"""``confluence-priors``: workflow step 6, one continent per job (entry of ``continent.json``)."""
+"""``confluence-priors``: workflow step 6, one continent per job (entry of ``continent.json``).
+
+A reach of the run whose SWOT file is missing or unreadable (e.g. one that
+``confluence run --keep-going`` left out at input: ``input/left_out.json``
+gives the reason, quoted in the warning) gets one warning naming it and the
+file, and fill geoBAM priors; every other reach and the gauge statistics go on.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from typing import Any, cast
 import click
 import numpy as np
 from confluence_core import index as cindex
-from confluence_core import s3
+from confluence_core import leftout, s3
 from confluence_core.cli import index_option, module_command
 from confluence_core.errors import InputError
 from confluence_core.ids import continent_of
@@ -239,13 +245,15 @@ def _pad(rows: list[np.ndarray]) -> np.ndarray:
 def _gbpriors(sos: io.Sos, model: ModelState, continent: str) -> dict[str, dict[str, np.ndarray]]:
     """geoBAM priors for every SoS reach and node (fill where no usable SWOT observations)."""
     run = _run_reaches(continent)
+    left = leftout.read(volume_path("input"))
     obs: dict[int, io.SwotObs] = {}
     for rid in run:
         path = volume_path("input", "swot", f"{rid}_SWOT.nc")
         try:
             obs[rid] = io.read_swot(path)
         except InputError as exc:
-            LOG.warning("reach %d: no geoBAM priors: %s", rid, exc)
+            why = f" (left out upstream: {left[rid]})" if rid in left else ""
+            LOG.warning("reach %d: no geoBAM priors: %s%s", rid, exc, why)
     missing = set(run) - set(sos.reach_id.tolist())
     if missing:
         LOG.warning("%d reaches of reaches.json are not in the SoS, e.g. %d", len(missing), min(missing))

@@ -18,7 +18,8 @@ from typing import Any
 import click
 import numpy as np
 from confluence_core.cli import index_option, list_option, module_command
-from confluence_core.index import job_entry, reach_entry
+from confluence_core.entries import for_each_entry
+from confluence_core.index import reach_entry
 from confluence_core.scores import all_scores
 from confluence_core.volumes import volume_path
 
@@ -130,8 +131,9 @@ def main(index: int | None, utc_offset: float, list_name: str | None) -> None:
     """Validate one reach (entry INDEX of reaches.json); `summary` summarises a whole run."""
     if click.get_current_context().invoked_subcommand is not None:
         return
-    entry, _, _ = job_entry("validation", index, list_name, kind=dict)
-    validate_reach(entry, utc_offset)
+    io.clear_caches()
+    for_each_entry("validation", index, lambda entry, _path, _i: validate_reach(entry, utc_offset), log,
+                   list_name, kind=dict)
 
 
 @module_command(NAME, help="Summarise every validation/*_validation.nc into validation/summary.csv and "

@@ -20,6 +20,7 @@ Output: ``validation/{reach}_validation.nc`` (layout in the module README and
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import re
@@ -77,16 +78,18 @@ def _agency_group(ds: Any, agency: str) -> Any | None:
 
 
 def _row(values: np.ndarray | None, i: int | np.integer, n_days: int | None = None) -> np.ndarray:
-    """Row ``i`` of a ``[gauge, day]`` variable (or the whole of a shared ``[day]`` one)."""
+    """Row ``i`` of a ``[gauge, day]`` variable (or the whole of a shared ``[day]`` one), a copy (the
+    SoS table is shared by the reaches of a job)."""
     if values is None:
         return np.full(n_days or 0, np.nan)
-    return np.asarray(values[i] if values.ndim == 2 else values, dtype=np.float64)
+    return np.array(values[i] if values.ndim == 2 else values, dtype=np.float64)
 
 
 def read_gauges(sos_path: Path, reach_id: int, cal: int | None = 0) -> list[GaugeRecord]:
     """Gauges of ``reach_id`` in the SoS with ``{A}_CAL == cal`` (all gauges of the reach when ``cal`` is None).
 
-    An agency without ``{A}_CAL`` has no validation gauge (logged at debug level).
+    An agency without ``{A}_CAL`` has no validation gauge (logged at debug level).  The SoS is
+    read once per process and file version (:func:`_gauge_table`): a grouped job's reaches share it.
 
     Raises
     ------
@@ -94,33 +97,77 @@ def read_gauges(sos_path: Path, reach_id: int, cal: int | None = 0) -> list[Gaug
         When the SoS is missing or unreadable, or an agency group's variables do not fit together.
     """
     found: list[GaugeRecord] = []
-    with ncio.open_dataset(sos_path) as ds:
+    for table in _gauge_table(Path(sos_path)):
+        agency = table.agency
+        if table.ids is None:
+            log.debug("%s: agency %s listed but has no %s_reach_id", sos_path, agency, agency)
+            continue
+        ids = table.ids
+        if table.flags is None and cal is not None:
+            log.debug("%s: %s has no %s_CAL; none of its gauges is a validation gauge",
+                      sos_path, agency, agency)
+            continue
+        flags = np.full(ids.size, -999) if table.flags is None else table.flags
+        rows = np.flatnonzero((ids == int(reach_id)) & ((flags == cal) if cal is not None else True))
+        if rows.size == 0:
+            continue
+        names, q, qt = table.names, table.q, table.qt
+        if q is None or qt is None or q.ndim != 2 or q.shape[0] != ids.size or \
+                qt.shape[-1] != q.shape[-1] or (qt.ndim == 2 and qt.shape[0] != ids.size):
+            raise InputError(f"agency {agency}: {agency}_q / {agency}_qt absent or not [gauge, day] "
+                             f"for {ids.size} gauges", sos_path)
+        for i in rows:
+            gid = str(names.ravel()[i]).strip() if names is not None and names.size > i else f"#{i}"
+            found.append(GaugeRecord(agency, gid, int(reach_id), int(flags[i]), _row(qt, i), _row(q, i)))
+    return found
+
+
+@dataclass(frozen=True)
+class AgencyTable:
+    """One agency's gauges in an SoS file, as stored (``ids`` None: listed without ``{A}_reach_id``)."""
+
+    agency: str
+    ids: np.ndarray | None
+    flags: np.ndarray | None = None
+    names: np.ndarray | None = None
+    q: np.ndarray | None = None
+    qt: np.ndarray | None = None
+
+
+def _gauge_table(path: Path) -> tuple[AgencyTable, ...]:
+    """Every agency's gauges of the SoS ``path``, read once per process and file version (inode, size, mtime)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return _read_gauge_table(str(path))  # raises the reader's error, naming the file
+    return _cached_gauge_table(str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_gauge_table(path: str, _inode: int, _size: int, _mtime_ns: int) -> tuple[AgencyTable, ...]:
+    return _read_gauge_table(path)
+
+
+def clear_caches() -> None:
+    """Forget the SoS tables read once per process (a job starts with none: its inputs are fixed while it runs)."""
+    _cached_gauge_table.cache_clear()
+
+
+def _read_gauge_table(path: str) -> tuple[AgencyTable, ...]:
+    out: list[AgencyTable] = []
+    with ncio.open_dataset(path) as ds:
         for agency in agencies_of(ds):
             grp = _agency_group(ds, agency)
             if grp is None:
-                log.debug("%s: agency %s listed but has no %s_reach_id", sos_path, agency, agency)
+                out.append(AgencyTable(agency, None))
                 continue
             ids = np.asarray(ncio.read_int(grp, f"{agency}_reach_id"), dtype=np.int64).ravel()
             flags = ncio.read_int(grp, f"{agency}_CAL")
-            if flags is None and cal is not None:
-                log.debug("%s: %s has no %s_CAL; none of its gauges is a validation gauge",
-                          sos_path, agency, agency)
-                continue
-            flags = np.full(ids.size, -999) if flags is None else np.asarray(flags).ravel()
-            rows = np.flatnonzero((ids == int(reach_id)) & ((flags == cal) if cal is not None else True))
-            if rows.size == 0:
-                continue
-            names = ncio.read_strings(grp, f"{agency}_id")
-            q = ncio.read_float(grp, f"{agency}_q")
-            qt = ncio.read_float(grp, f"{agency}_qt")
-            if q is None or qt is None or q.ndim != 2 or q.shape[0] != ids.size or \
-                    qt.shape[-1] != q.shape[-1] or (qt.ndim == 2 and qt.shape[0] != ids.size):
-                raise InputError(f"agency {agency}: {agency}_q / {agency}_qt absent or not [gauge, day] "
-                                 f"for {ids.size} gauges", sos_path)
-            for i in rows:
-                gid = str(names.ravel()[i]).strip() if names is not None and names.size > i else f"#{i}"
-                found.append(GaugeRecord(agency, gid, int(reach_id), int(flags[i]), _row(qt, i), _row(q, i)))
-    return found
+            out.append(AgencyTable(
+                agency, ids, None if flags is None else np.asarray(flags).ravel(),
+                ncio.read_strings(grp, f"{agency}_id"), ncio.read_float(grp, f"{agency}_q"),
+                ncio.read_float(grp, f"{agency}_qt")))
+    return tuple(out)
 
 
 def read_gauge(sos_path: Path, agency: str, gauge_id: str, reach_id: int) -> GaugeRecord | None:

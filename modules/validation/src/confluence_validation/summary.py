@@ -6,6 +6,12 @@ figure: box plots of nRMSE and KGE per product over the reaches, and up to
 four hydrographs (the gauge's daily record from the SoS, each product's daily
 estimates on the observation days) of the reaches with the most matched days.
 Both files are written atomically.
+
+A reach the run left out (``input/left_out.json``, ``confluence run
+--keep-going``) that has a validation gauge in its SoS but no validation file
+gets one warning naming it, the missing file and the reason, and one CSV row of
+fill: empty product and statistics, ``n_matched`` 0 and the reason in the last
+column ``left_out`` (empty on every other row).
 """
 
 from __future__ import annotations
@@ -13,13 +19,16 @@ from __future__ import annotations
 import csv
 import io as _io
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from confluence_core import scores
+from confluence_core import leftout, scores
 from confluence_core.atomic import atomic_path, write_text
 from confluence_core.errors import ConfluenceError
+from confluence_core.index import ReachEntry, reach_entry
+from confluence_core.jsonio import read_json
 from confluence_core.volumes import volume_path
 
 from . import io
@@ -32,7 +41,7 @@ log = logging.getLogger("confluence-validation")
 
 CSV_NAME = "summary.csv"
 PNG_NAME = "summary.png"
-COLUMNS = ("reach_id", "gauge_agency", "gauge_id", "product", "family", "n_matched", *scores.NAMES)
+COLUMNS = ("reach_id", "gauge_agency", "gauge_id", "product", "family", "n_matched", *scores.NAMES, "left_out")
 #: Most products drawn in one hydrograph panel (families in this order first).
 MAX_LINES = 8
 FAMILY_ORDER = {"flpe": 0, "consensus": 1, "moi": 2, "offline": 3}
@@ -51,14 +60,66 @@ def collect(folder: Path) -> list[io.ValidationFile]:
     return sorted(files, key=lambda f: f.reach_id)
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """A reach with a validation gauge that the run left out: no validation file, a row of fill."""
+
+    reach_id: int
+    gauge_agency: str
+    gauge_id: str
+    reason: str
+
+
+def _reach_entries() -> dict[int, ReachEntry]:
+    """``input/reaches.json`` by reach id (where each reach's SoS is); empty when absent or unreadable."""
+    path = volume_path("input", "reaches.json")
+    if not path.exists():
+        return {}
+    try:
+        items = read_json(path)
+        return {e.reach_id: e for e in (reach_entry(it, path) for it in items or [])}
+    except (ConfluenceError, TypeError) as exc:
+        log.warning("%s; SoS names of left-out reaches guessed from their continent", exc)
+        return {}
+
+
+def left_out(have: set[int]) -> list[LeftOut]:
+    """The left-out reaches (``input/left_out.json``) with a validation gauge and no validation file.
+
+    Each gets one warning naming it, its missing file and why the run left it out.
+    A reach whose SoS cannot be read is kept (its gauge unknown, its cells empty).
+    """
+    missing = {r: why for r, why in leftout.read(volume_path("input")).items() if r not in have}
+    if not missing:
+        return []
+    entries = _reach_entries()
+    out = []
+    for rid, why in sorted(missing.items()):
+        item = entries.get(rid) or reach_entry({"reach_id": rid})
+        try:
+            gauges: list[io.GaugeRecord] | None = io.read_gauges(volume_path("input", "sos", item.sos), rid, cal=0)
+        except ConfluenceError as exc:
+            log.warning("%s; cannot tell whether left-out reach %s has a validation gauge", exc, rid)
+            gauges = None
+        if gauges == []:
+            log.debug("reach %s left out upstream (%s) but has no validation gauge: no row", rid, why)
+            continue
+        g = gauges[0] if gauges else None
+        log.warning("reach %s: no validation/%s_validation.nc (left out upstream: %s): a row of fill in %s",
+                    rid, rid, why, CSV_NAME)
+        out.append(LeftOut(rid, g.agency if g else "", g.gauge_id if g else "", why))
+    return out
+
+
 def _fmt(value: float | int) -> str:
     if isinstance(value, int | np.integer):
         return str(int(value))
     return "" if not np.isfinite(value) else format(float(value), ".10g")
 
 
-def table(files: list[io.ValidationFile]) -> str:
-    """CSV text: a header of :data:`COLUMNS`, one row per reach and product (missing statistics empty)."""
+def table(files: list[io.ValidationFile], left: list[LeftOut] | None = None) -> str:
+    """CSV text: a header of :data:`COLUMNS`, one row per reach and product (missing statistics empty),
+    then one row of fill per left-out reach (its reason in ``left_out``)."""
     buf = _io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
@@ -66,7 +127,9 @@ def table(files: list[io.ValidationFile]) -> str:
         for j, product in enumerate(f.products):
             w.writerow([f.reach_id, f.attrs.get("gauge_agency", ""), f.attrs.get("gauge_id", ""), product,
                         f.family[j] if j < len(f.family) else "", int(f.stats["n_matched"][j]),
-                        *(_fmt(f.stats[s][j]) for s in scores.NAMES)])
+                        *(_fmt(f.stats[s][j]) for s in scores.NAMES), ""])
+    for lo in left or []:
+        w.writerow([lo.reach_id, lo.gauge_agency, lo.gauge_id, "", "", 0, *([""] * len(scores.NAMES)), lo.reason])
     return buf.getvalue()
 
 
@@ -161,13 +224,15 @@ def figure(dest: Path, files: list[io.ValidationFile], n_hydrographs: int = 4) -
 def summarise(folder: Path, n_hydrographs: int = 4) -> tuple[Path, Path] | None:
     """Write ``summary.csv`` and ``summary.png`` in ``folder``; None (and no file) when there is nothing."""
     files = collect(folder)
-    if not files:
+    left = left_out({f.reach_id for f in files})
+    if not files and not left:
         log.info("nothing to summarise: no readable *_validation.nc in %s; no summary written", folder)
         return None
     n_rows = sum(len(f.products) for f in files)
-    csv_path = write_text(Path(folder) / CSV_NAME, table(files))
+    csv_path = write_text(Path(folder) / CSV_NAME, table(files, left))
     png_path = figure(Path(folder) / PNG_NAME, files, n_hydrographs)
-    log.info("summarised %d reaches, %d reach-product rows", len(files), n_rows)
+    log.info("summarised %d reaches, %d reach-product rows, %d left-out reach(es) as fill", len(files), n_rows,
+             len(left))
     log.info("wrote %s", csv_path)
     log.info("wrote %s", png_path)
     return csv_path, png_path

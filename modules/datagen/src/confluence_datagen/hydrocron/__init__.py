@@ -31,6 +31,7 @@ from .assemble import (
     is_hydrocron_folder,
     parse_reach_ids,
     pass_tracks,
+    report_untied,
     save_responses,
 )
 from .client import (
@@ -84,6 +85,7 @@ __all__ = [
     "prior",
     "reach_priors",
     "reach_table",
+    "report_untied",
     "response_csv",
     "save_responses",
     "time_seconds",

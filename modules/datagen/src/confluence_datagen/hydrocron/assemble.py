@@ -2,9 +2,12 @@
 
 1. :func:`collect` gets each reach's CSV (from a folder of saved answers or
    the live API through :class:`~.client.HydrocronClient`) and checks it
-   (:func:`~.parse.check_response`); a reach that fails is logged with its
-   reason and left out, the others go on;
-2. :func:`build` keeps each checked answer verbatim as
+   (:func:`~.parse.check_response`); a row with a defect is dropped and
+   counted (a ``row`` skip, :mod:`confluence_core.skips`), a file that cannot
+   be used is a ``file`` skip and its reach a ``reach`` skip, and the other
+   reaches go on; a file whose name cannot be tied to a reach id is a
+   ``file`` skip (:func:`confluence_core.hydrocron.folder_answers`);
+2. :func:`build` keeps each checked answer (verbatim, less the dropped rows) as
    ``input/hydrocron/{reach_id}.csv`` for the input step, writes a minimal
    SWORD and an SoS without model priors when the input volume has none
    (:mod:`.standin`), and returns the datagen JSON lists (contracts.md
@@ -25,7 +28,9 @@ from typing import Any
 import numpy as np
 from confluence_core import atomic, ncio, sos, sword
 from confluence_core.errors import ConfluenceError, InputError
+from confluence_core.hydrocron import folder_answers, log_dropped, source_name
 from confluence_core.network import RiverNetwork
+from confluence_core.skips import skip
 from confluence_core.volumes import volume_path
 
 from .. import io
@@ -40,15 +45,35 @@ SAVED_DIR = "hydrocron"
 
 
 def folder_reaches(root: Path) -> dict[int, Path]:
-    """``{reach_id: path}`` of the ``{reach_id}.csv`` files (11-digit names) in ``root``."""
-    if not root.is_dir():
-        return {}
-    return {int(p.stem): p for p in sorted(root.glob("*.csv")) if p.stem.isdigit() and len(p.stem) == 11}
+    """``{reach_id: path}`` of the ``*.csv`` files of ``root`` tied to a reach id by their name.
+
+    ``81320300011.csv``, and also ``81320300011 (1).csv`` or ``Kobuk 81320300011.csv``
+    (:func:`confluence_core.hydrocron.folder_answers`).
+    """
+    return folder_answers(root)[0]
 
 
 def is_hydrocron_folder(root: Path) -> bool:
-    """True when ``root`` holds ``{reach_id}.csv`` responses (and so is a Hydrocron source folder)."""
-    return bool(folder_reaches(root))
+    """True when ``root`` holds Hydrocron answers: a ``*.csv`` tied to a reach, or CSVs and no granule zip."""
+    if not root.is_dir():
+        return False
+    tied, untied = folder_answers(root)
+    return bool(tied) or (bool(untied) and not any(root.glob("SWOT_L2_HR_RiverSP_*.zip")))
+
+
+def report_untied(root: Path, digits: list[int]) -> int:
+    """Say the ``*.csv`` of ``root`` not tied to a reach (``file`` skips); return how many.
+
+    Every continent's job reads the folder: such a file is said by one job only, the
+    one whose continent (first digits of its reach ids: ``digits``) holds the folder's
+    lowest reach id (every job when none is tied).
+    """
+    tied, untied = folder_answers(root)
+    if tied and min(tied) // 10**10 not in digits:
+        return 0
+    for name, reason in untied.items():
+        skip(log, "file", name, reason)
+    return len(untied)
 
 
 def parse_reach_ids(text: str | None) -> list[int]:
@@ -81,7 +106,7 @@ def collect(
         try:
             if client is None:
                 if rid not in saved:
-                    raise HydrocronError(f"reach {rid}: no {rid}.csv in the source folder", folder)
+                    raise HydrocronError(f"reach {rid}: no CSV of reach {rid} in the source folder", folder)
                 where: str | Path = saved[rid]
                 try:
                     text = saved[rid].read_text(encoding="utf-8-sig")
@@ -92,8 +117,13 @@ def collect(
                 text = client.reach_csv(rid, start, end, collection=collection)
             records[rid] = check_response(text, rid, where)
         except HydrocronError as exc:
-            log.error("skipped: %s", exc)
+            reason = exc.reason.removeprefix(f"reach {rid}: ")
+            if client is None and rid in saved:
+                skip(log, "file", source_name(saved[rid], rid), reason)
+            skip(log, "reach", str(rid), reason)
             failed[rid] = str(exc)
+            continue
+        log_dropped(log, records[rid])
     return records, failed
 
 
@@ -146,9 +176,13 @@ def continent_outputs(continent: str, records: dict[int, ReachRecord], net: Rive
 
 
 def save_responses(records: dict[int, ReachRecord]) -> None:
-    """Keep each checked response verbatim in ``input/hydrocron/{reach_id}.csv`` (atomically)."""
+    """Keep each checked response in ``input/hydrocron/{reach_id}.csv`` (atomically).
+
+    The text is the answer verbatim, less the rows dropped for a defect (said once, here):
+    the input step reads the same rows.
+    """
     for rid, rec in records.items():
-        atomic.write_text(volume_path("input", SAVED_DIR, f"{rid}.csv"), rec.text)
+        atomic.write_text(volume_path("input", SAVED_DIR, f"{rid}.csv"), rec.kept_text or rec.text)
 
 
 def build(continent: str, records: dict[int, ReachRecord], sword_version: int) -> dict[str, Any]:

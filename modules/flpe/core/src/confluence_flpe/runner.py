@@ -105,6 +105,18 @@ def run_algorithm(algo: Algorithm, fanout: str, items: Sequence[ReachInput]) -> 
 
 
 def _run_single(algo: Algorithm, items: Sequence[ReachInput]) -> list[FlpeResult]:
+    """Each reach on its own; an algorithm that declares ``batched = True`` gets every runnable reach
+    of the job in one ``run`` call (one result per reach, each independent of the others), and the
+    reaches one by one only when that call raises ``NotEnoughDataError``."""
+    runnable = [i for i in items if not i.reason]
+    if getattr(algo, "batched", False) and len(runnable) > 1:
+        try:
+            done = dict(zip(map(id, runnable), algo.run([(i.obs, i.priors) for i in runnable]), strict=True))
+        except NotEnoughDataError as exc:
+            log.info("%d reaches cannot run together (%s); running each on its own", len(runnable), exc.reason)
+        else:
+            return [done[id(i)] if id(i) in done else FlpeResult.invalid(i.obs.reach_id, i.obs.nt, i.reason)
+                    for i in items]
     out = []
     for i in items:
         if i.reason:
@@ -235,3 +247,66 @@ def run_entry(algo: Algorithm, entry: Any, input_dir: Path, flpe_dir: Path,
     if len(results) != len(items):
         raise ConfluenceError(f"{algo.name} returned {len(results)} results for {len(items)} reaches")
     return write_outputs(algo, step, items, results, flpe_dir)
+
+
+def run_batch(algo: Algorithm, entries: Sequence[tuple[int, Any]], input_dir: Path, flpe_dir: Path,
+              step: workflow.Step, logger: logging.Logger, source: str = "fan-out list") -> list[tuple[int, str]]:
+    """Run a group of per-reach entries in one ``algo.run`` call (an algorithm that batches, e.g.
+    neoBAM compiling once per job); return ``(list index, reason)`` of the entries that failed.
+
+    Each entry is read and written on its own, so one bad entry fails alone (a ``entry failed``
+    line, :mod:`confluence_core.entries`); when the batched run itself raises, the entries are run
+    one by one (:func:`run_entry`) so that the error belongs to the reach that caused it.
+    """
+    from confluence_core.entries import entry_done, entry_failed
+
+    failed: list[tuple[int, str]] = []
+    loaded: list[tuple[int, Any, list[ReachInput]]] = []
+    for i, entry in entries:
+        try:
+            items = []
+            for e in job_entries(algo, step.fanout, entry, f"{source}[{i}]"):
+                rid = int(e["reach_id"])
+                if not ids.is_river(rid):
+                    log.info("reach %s: type %s is not a river (type 1); skipped, no output", rid,
+                             ids.reach_type(rid))
+                    continue
+                items.append(load_reach(e, input_dir))
+            for item in items:
+                check_obs(algo, item)
+            loaded.append((i, entry, items))
+        except (ConfluenceError, ValueError) as exc:
+            entry_failed(logger, i, str(exc))
+            failed.append((i, str(exc)))
+    every = [item for _, _, items in loaded for item in items]
+    try:
+        results = run_algorithm(algo, step.fanout, every) if every else []
+        if len(results) != len(every):
+            raise ConfluenceError(f"{algo.name} returned {len(results)} results for {len(every)} reaches")
+    except Exception as exc:  # the batch as a whole: find the entry that fails, one by one
+        logger.warning("%s: the batch of %d reaches failed (%s: %s); running them one by one", algo.name,
+                       len(every), type(exc).__name__, exc)
+        for i, entry, _ in loaded:
+            try:
+                run_entry(algo, entry, input_dir, flpe_dir, f"{source}[{i}]", step)
+            except Exception as one:
+                reason = str(one) if isinstance(one, ConfluenceError) else f"unexpected {type(one).__name__}: {one}"
+                entry_failed(logger, i, reason)
+                failed.append((i, reason))
+            else:
+                entry_done(logger, i)
+        return failed
+    at = 0
+    for i, _entry, items in loaded:
+        mine = results[at:at + len(items)]
+        at += len(items)
+        try:
+            if items:
+                write_outputs(algo, step, items, mine, flpe_dir)
+        except (ConfluenceError, OSError) as exc:
+            entry_failed(logger, i, str(exc))
+            failed.append((i, str(exc)))
+        else:
+            entry_done(logger, i)
+    return failed
+

@@ -259,19 +259,25 @@ class _Solver:
         h_c = (self.q[J] ** 2 / (G * self.col["w1"][J] ** 2)) ** (1.0 / 3.0)
         return np.asarray(self.bed[J] + np.maximum(h_c, MIN_DEPTH))
 
-    def state(self, J: np.ndarray, z: np.ndarray, partials: bool = False) -> _Nodes:
+    def gather(self, J: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The columns of nodes ``J`` that :meth:`state` uses (taken once for a node's Newton iterations)."""
+        c = self.col
+        beta = self.beta[J]
+        return (c["z1"][J], c["z2"][J], c["w1"][J], c["rate12"][J], c["rate23"][J], self.bed[J], self.alpha[J],
+                5.0 / 3.0 + beta, 2.0 / 3.0 + beta, self.q[J] ** 2)
+
+    def state(self, J: np.ndarray, z: np.ndarray, partials: bool = False,
+              cols: tuple[np.ndarray, ...] | None = None) -> _Nodes:
         """Conveyance (H3) and velocity head of nodes ``J`` at stages ``z`` ``[A, T]``, with their derivatives.
 
-        ``partials``: also their derivatives with respect to the reach's controls (``Z`` held).
+        ``partials``: also their derivatives with respect to the reach's controls (``Z`` held);
+        ``cols``: :meth:`gather` of ``J`` when the caller has it.
         """
-        c = self.col
-        w1 = c["w1"][J]
-        area, width, dwidth = section(c["z1"][J], c["z2"][J], w1, c["rate12"][J], c["rate23"][J], z, self.bed[J])
-        beta = self.beta[J]
-        e1, e2 = 5.0 / 3.0 + beta, 2.0 / 3.0 + beta
-        conv = self.alpha[J] * np.exp(e1 * np.log(area) - e2 * np.log(width))
+        z1, z2, w1, r12, r23, bed, alpha, e1, e2, q2 = self.gather(J) if cols is None else cols
+        area, width, dwidth = section(z1, z2, w1, r12, r23, z, bed)
+        conv = alpha * np.exp(e1 * np.log(area) - e2 * np.log(width))
         dconv = conv * (e1 / area * width - e2 * dwidth / width)
-        head = self.q[J] ** 2 / (2.0 * G * area * area)
+        head = q2 / (2.0 * G * area * area)
         nodes = _Nodes(z, area, width, conv, dconv, head, -2.0 * head * width / area, _EMPTY, _EMPTY)
         if partials:
             da_dlogd, da_dtilt = w1 * self.d[J] / area, w1 * self.dd_dtilt[J] / area
@@ -281,14 +287,20 @@ class _Solver:
             nodes.p_head = head[..., None] * np.stack([zero, zero, -2.0 * da_dlogd, -2.0 * da_dtilt], axis=-1)
         return nodes
 
-    def step(self, J: np.ndarray, down: _Nodes, tol: float, max_iter: int, partials: bool) -> tuple[_Nodes, np.ndarray]:
-        """Solve the energy balance (H4) for nodes ``J`` from their downstream neighbours ``down``."""
+    def step(self, J: np.ndarray, down: _Nodes, tol: float, max_iter: int, partials: bool,
+             z_known: np.ndarray | None = None) -> tuple[_Nodes, np.ndarray]:
+        """Solve the energy balance (H4) for nodes ``J`` from their downstream neighbours ``down``.
+
+        ``z_known``: the elevations this Newton iteration converged to in an earlier solve of the
+        same controls (the iteration is deterministic, so it would end there again); not iterated.
+        """
         dx = self.col["x"][J + 1] - self.col["x"][J]
         qsum = self.q[J] + self.q[J + 1]
         floor = self.floor(J)
-        z = np.maximum(down.z + dx * (qsum / (2.0 * down.conv)) ** 2, floor + 0.01)
-        for _ in range(max_iter):
-            nodes = self.state(J, z)
+        cols = self.gather(J)
+        z = np.maximum(down.z + dx * (qsum / (2.0 * down.conv)) ** 2, floor + 0.01) if z_known is None else z_known
+        for _ in range(max_iter if z_known is None else 0):
+            nodes = self.state(J, z, cols=cols)
             csum = nodes.conv + down.conv
             sf = (qsum / csum) ** 2
             f = z + nodes.head - down.z - down.head - dx * sf
@@ -300,14 +312,15 @@ class _Solver:
             z = z_new
             if done:
                 break
-        nodes = self.state(J, z, partials)
+        nodes = self.state(J, z, partials, cols)
         csum = nodes.conv + down.conv
         f = z + nodes.head - down.z - down.head - dx * (qsum / csum) ** 2
         choked = (z <= floor + 1e-6) & (f > 1e-6)
         return nodes, choked
 
 
-def solve(ch: Channel, c: Controls, tangent: bool = False, tol: float = 1e-10, max_iter: int = 60) -> Profile:
+def solve(ch: Channel, c: Controls, tangent: bool = False, tol: float = 1e-10, max_iter: int = 60,
+          known: Profile | None = None) -> Profile:
     """Steady water-surface profiles of every time, and (``tangent``) their derivatives (H4, H6).
 
     Every stretch is marched at once, node by node from its outlet.
@@ -324,6 +337,10 @@ def solve(ch: Channel, c: Controls, tangent: bool = False, tol: float = 1e-10, m
         Convergence of each node's Newton iteration (m).
     max_iter : int
         Most Newton iterations per node.
+    known : Profile, optional
+        The profile of an earlier call with the same channel, controls, ``tol`` and ``max_iter``
+        (e.g. without ``tangent``): its elevations are the ones each node's Newton iteration
+        converges to, so they are taken as they are and only the derivatives are computed.
 
     Returns
     -------
@@ -351,7 +368,7 @@ def solve(ch: Channel, c: Controls, tangent: bool = False, tol: float = 1e-10, m
         going = length[length > p - 1] > p  # of the stretches marched so far, those with a node at p
         J = J[going] - 1
         down = down.take(going)
-        nodes, choked[J] = s.step(J, down, tol, max_iter, tangent)
+        nodes, choked[J] = s.step(J, down, tol, max_iter, tangent, None if known is None else known.z[J])
         if dzq is not None and dzz is not None and dzg is not None:
             _tangent_step(s, J, nodes, down, dzq, dzz, dzg)
         z_all[J], area[J], width[J] = nodes.z, nodes.area, nodes.width

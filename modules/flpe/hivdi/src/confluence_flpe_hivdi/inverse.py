@@ -31,6 +31,10 @@ REACH_BOUNDS = {"log_kref": (np.log(2.0), np.log(500.0)), "beta": (-1.0, 1.0),
                 "log_depth": (np.log(0.05), np.log(200.0)), "tilt": (-2.0, 2.0)}
 
 
+#: Forward profiles a minimisation keeps (the residuals' last points, for the Jacobian and the result).
+PROFILE_CACHE = 8
+
+
 @dataclass
 class Fit:
     """The minimisation's outcome."""
@@ -62,8 +66,11 @@ class Cost:
     in the controls.
     """
 
-    def __init__(self, pb: Problem) -> None:
+    def __init__(self, pb: Problem, profiles: dict[bytes, Profile] | None = None) -> None:
         self.pb = pb
+        #: Forward profiles already solved, by the controls' bytes (shared by the Costs of one
+        #: minimisation: the profile depends on the channel and the controls only).
+        self.profiles: dict[bytes, Profile] = {} if profiles is None else profiles
         self.T, self.S, self.R = pb.nt, pb.channel.n_segments, pb.channel.n_reaches
         self.n = (1 + self.S) * self.T + 4 * self.R
         self.prior_matrix, self.prior_offset = self._prior_rows()
@@ -89,15 +96,29 @@ class Cost:
     def controls(self, x: np.ndarray) -> Controls:
         return unpack(x, self.T, self.S, self.R)
 
+    def profile(self, x: np.ndarray) -> Profile:
+        """The forward profile of the controls ``x`` (solved once per distinct ``x``)."""
+        key = np.asarray(x, dtype=np.float64).tobytes()
+        prof = self.profiles.get(key)
+        if prof is None:
+            prof = backwater.solve(self.pb.channel, self.controls(x))
+            if len(self.profiles) >= PROFILE_CACHE:
+                del self.profiles[next(iter(self.profiles))]
+            self.profiles[key] = prof
+        return prof
+
     def residuals(self, x: np.ndarray) -> np.ndarray:
         pb = self.pb
-        prof = backwater.solve(pb.channel, self.controls(x))
+        prof = self.profile(x)
         obs = (prof.z[pb.obs_node, pb.obs_time] - self.target) * self.weight
         return np.concatenate([obs, self.prior_matrix @ x - self.prior_offset])
 
     def jacobian(self, x: np.ndarray) -> sparse.csr_matrix:
         pb, T, S, R = self.pb, self.T, self.S, self.R
-        prof = backwater.solve(pb.channel, self.controls(x), tangent=True)
+        # least_squares asks for the Jacobian where it has just evaluated the residuals: the
+        # tangent solve then reuses that profile's elevations instead of iterating to them again
+        prof = backwater.solve(pb.channel, self.controls(x), tangent=True,
+                               known=self.profiles.get(np.asarray(x, dtype=np.float64).tobytes()))
         assert prof.dz_dlogq is not None and prof.dz_dzout is not None and prof.dz_dreach is not None
         j, t, w = pb.obs_node, pb.obs_time, self.weight
         m = j.size
@@ -105,6 +126,9 @@ class Cost:
                                 np.broadcast_to((1 + S) * T + np.arange(4 * R), (m, 4 * R))])
         vals = np.column_stack([prof.dz_dlogq[j, t], prof.dz_dzout[j, t], prof.dz_dreach[j, t]]) * w[:, None]
         obs = sparse.csr_matrix((vals.ravel(), cols.ravel(), np.arange(m + 1) * cols.shape[1]), shape=(m, self.n))
+        # a node's elevation depends on the friction and bed of its own stretch's reaches only: the
+        # other reaches' columns are exact zeros, dropped so that the solver's products skip them
+        obs.eliminate_zeros()
         return sparse.vstack([obs, self.prior_matrix]).tocsr()
 
 
@@ -161,13 +185,13 @@ def minimise(pb: Problem, max_nfev: int = 60, sigma_floor: float | None = None) 
     sol = _least_squares(cost, x0, max_nfev)
     nfev = int(sol.nfev)
     if sigma_floor is not None:
-        node_errors(pb, backwater.solve(pb.channel, cost.controls(sol.x)), sigma_floor)
-        cost = Cost(pb)
+        node_errors(pb, cost.profile(sol.x), sigma_floor)
+        cost = Cost(pb, cost.profiles)
         r0 = cost.residuals(x0)
         sol = _least_squares(cost, sol.x, max_nfev)
         nfev += int(sol.nfev)
     c = cost.controls(sol.x)
-    return Fit(c, backwater.solve(pb.channel, c), float(sol.cost), 0.5 * float(r0 @ r0), nfev,
+    return Fit(c, cost.profile(sol.x), float(sol.cost), 0.5 * float(r0 @ r0), nfev,
                int(sol.status), str(sol.message))
 
 

@@ -335,19 +335,27 @@ def sample_posterior(p: SetProblem, cfg: MetroManConfig, rng: np.random.Generato
     shift_draws = rng.standard_normal(n_iter)
     log_ug = np.log(rng.random(n_iter))
 
-    # Per-parity blocks; each mass-conservation pair (r, r+1) has one member of each parity.
+    # Per-parity blocks; each mass-conservation pair (r, r+1) has one member of each parity.  A block's
+    # proposals do not depend on the other block's moves (it changes only its own reaches), so the
+    # proposals of every reach, their Manning flows, priors and mean-flow terms are computed at once
+    # per iteration; only the mass-conservation terms and the acceptances go block by block.
     blocks = []
     for k in (0, 1):
-        rows = np.arange(k, R, 2)
-        if rows.size:
+        in_block = np.arange(R) % 2 == k
+        if in_block.any():
             owner = np.where(np.arange(R - 1) % 2 == k, np.arange(R - 1), np.arange(1, R))
-            blocks.append((rows, owner, p.dA[rows], p.log_w[rows], p.c[rows]))
+            # log u of the reaches outside the block is +inf: they never accept in its half-sweep
+            blocks.append((in_block[:, None], owner, np.where(in_block[None, :], log_u, np.inf)))
     time_weights = p.valid / p.valid.sum(axis=1, keepdims=True)  # time-mean weights
     inv_sd = 1.0 / p.prior_sd
     mu = p.prior_mean
     qbar_weight, log_qbar = p.qbar_w, p.log_qbar
+    half_qbar_weight, neg_half_qbar_weight = 0.5 * qbar_weight, -0.5 * qbar_weight
     pair_weight, pair_gain = p.pair_w, p.pair_mu[:, None]
     has_pairs = R > 1
+    storage = p.pair_storage
+    dA, log_w, c_term = p.dA, p.log_w, p.c
+    mu_na, inv_sd_na = mu[:, 1], inv_sd[:, 1]
 
     theta = mu.copy()
     chol = np.zeros((R, 3, 3))
@@ -365,6 +373,7 @@ def sample_posterior(p: SetProblem, cfg: MetroManConfig, rng: np.random.Generato
     accepted = np.zeros((n_iter, R), dtype=bool)
     g_accepted = np.zeros(n_iter, dtype=bool)
     steps = np.empty((0, R, 3))
+    deltas = np.empty(0)
 
     old = np.seterr(all="ignore")  # rejected proposals may overflow; they compare as False
     try:
@@ -373,51 +382,54 @@ def sample_posterior(p: SetProblem, cfg: MetroManConfig, rng: np.random.Generato
             if w == 0:  # proposal steps of the whole window at once (kernel fixed within it)
                 zw = z[i : i + ADAPT_WINDOW]
                 steps = np.einsum("rij,nrj->nri", chol, zw) * np.exp(log_scale)[None, :, None]
-            step = steps[w]
-            for rows, owner, dA_b, lw_b, c_b in blocks:
-                prop = theta[rows] + step[rows]
-                x1 = prop[:, 2:3]
-                lq_b = (5.0 / 3.0 - x1) * np.log(np.exp(prop[:, 0:1]) + dA_b) + x1 * lw_b + c_b - prop[:, 1:2]
-                zz = (prop - mu[rows]) * inv_sd[rows]
-                d_lp = -0.5 * np.einsum("ij,ij->i", zz, zz) - lp[rows]
-                lm_b = np.log(np.einsum("ij,ij->i", np.exp(lq_b), time_weights[rows]))
-                e_new, e_old = lm_b - log_qbar[rows], lm[rows] - log_qbar[rows]
-                d_log = d_lp - 0.5 * qbar_weight[rows] * (e_new * e_new - e_old * e_old)
+                deltas = np.exp(log_gstep) * shift_draws[i : i + ADAPT_WINDOW]
+            # every reach's proposal and its Manning flow, prior and mean-flow terms
+            prop = theta + steps[w]
+            x1 = prop[:, 2:3]
+            lq_new = (5.0 / 3.0 - x1) * np.log(np.exp(prop[:, 0:1]) + dA) + x1 * log_w + c_term - prop[:, 1:2]
+            zz = (prop - mu) * inv_sd
+            d_lp = -0.5 * np.vecdot(zz, zz) - lp
+            lm_new = np.log(np.vecdot(np.exp(lq_new), time_weights))
+            e_new, e_old = lm_new - log_qbar, lm - log_qbar
+            d_log = d_lp - half_qbar_weight * (e_new * e_new - e_old * e_old)
+            acc_any = None
+            for in_block, owner, log_u_block in blocks:
+                d_block = d_log
                 if has_pairs:
-                    lq_prop = lq.copy()
-                    lq_prop[rows] = lq_b
-                    d = mass_residual(lq_prop, pair_gain, p.pair_storage)
-                    pair_new = -0.5 * np.einsum("ij,ij->i", pair_weight * d, d)
-                    d_log = d_log + np.bincount(owner, weights=pair_new - pair, minlength=R)[rows]
-                ok = log_u[i, rows] < d_log
+                    lq_prop = np.where(in_block, lq_new, lq)
+                    d = mass_residual(lq_prop, pair_gain, storage)
+                    pair_new = -0.5 * np.vecdot(pair_weight * d, d)
+                    d_block = d_log + np.bincount(owner, weights=pair_new - pair, minlength=R)
+                ok = log_u_block[i] < d_block
+                acc_any = ok if acc_any is None else acc_any | ok
                 if ok.any():
-                    acc_rows = rows[ok]
-                    theta[acc_rows] = prop[ok]
-                    lq[acc_rows] = lq_b[ok]
-                    lp[acc_rows] += d_lp[ok]
-                    lm[acc_rows] = lm_b[ok]
-                    accepted[i, acc_rows] = True
+                    ok2 = ok[:, None]
+                    theta = np.where(ok2, prop, theta)
+                    lq = np.where(ok2, lq_new, lq)
+                    lp = np.where(ok, lp + d_lp, lp)
+                    lm = np.where(ok, lm_new, lm)
                     if has_pairs:
-                        pair = np.where(accepted[i][owner], pair_new, pair)
+                        pair = np.where(ok[owner], pair_new, pair)
+            accepted[i] = acc_any
 
             # Common-scale move: log na + delta for every reach, i.e. log Q - delta everywhere.
-            delta = np.exp(log_gstep) * shift_draws[i]
-            zn = (theta[:, 1] - mu[:, 1]) * inv_sd[:, 1]
-            zn_new = zn + delta * inv_sd[:, 1]
+            delta = deltas[w]
+            zn = (theta[:, 1] - mu_na) * inv_sd_na
+            zn_new = zn + delta * inv_sd_na
             d_lpn = -0.5 * (zn_new * zn_new - zn * zn)
             e = lm - log_qbar
-            d_qb = -0.5 * qbar_weight * ((e - delta) ** 2 - e * e)
+            d_qb = neg_half_qbar_weight * ((e - delta) ** 2 - e * e)
             d_pairs = 0.0
-            if has_pairs and p.pair_storage is not None:  # a common scale changes Q against fixed storage
-                d = mass_residual(lq - delta, pair_gain, p.pair_storage)
-                pair_shift = -0.5 * np.einsum("ij,ij->i", pair_weight * d, d)
+            if has_pairs and storage is not None:  # a common scale changes Q against fixed storage
+                d = mass_residual(lq - delta, pair_gain, storage)
+                pair_shift = -0.5 * np.vecdot(pair_weight * d, d)
                 d_pairs = float(pair_shift.sum() - pair.sum())
             if log_ug[i] < d_lpn.sum() + d_qb.sum() + d_pairs:
                 theta[:, 1] += delta
                 lq -= delta
                 lm -= delta
                 lp += d_lpn
-                if has_pairs and p.pair_storage is not None:
+                if has_pairs and storage is not None:
                     pair = pair_shift
                 g_accepted[i] = True
             chain[i] = theta

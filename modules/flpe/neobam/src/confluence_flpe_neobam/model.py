@@ -49,22 +49,29 @@ is largely removed (tests/test_sampling.py); with a wrong r prior it is not.
 
 The sampler is the No-U-Turn Sampler (Hoffman & Gelman 2014,
 http://jmlr.org/papers/v15/hoffman14a.html) of numpyro (Phan et al. 2019,
-arXiv:1912.11554) with a diagonal mass matrix adapted during warm-up.
+arXiv:1912.11554) with a mass matrix adapted during warm-up (dense by default,
+:class:`SamplerSettings`).
 
-Compile once per process
-------------------------
+Compile once per job, or never
+------------------------------
 Arrays are padded to bucket sizes (:func:`bucket`) and carry masks, and the
 model's data are traced arguments (``jit_model_args=True``), so every reach
 whose padded shape was seen before reuses the compiled sampler: one
 compilation per bucket shape and per process.  Padded times and nodes get a
 standard-normal prior and no likelihood: they cost a little sampling effort
-and are dropped from the output.
+and are dropped from the output.  A grouped job hands all its reaches to
+:func:`sample_many` (through ``NeoBAM.run``), so the compile is paid once per
+shape for the whole job; with the persistent cache (:func:`enable_compile_cache`)
+filled ahead of time by ``python -m confluence_flpe_neobam.warm`` it is not paid
+at all.  Each reach is sampled with its own key ``PRNGKey(seed)`` by the same
+program whatever else the job holds, so its draws do not depend on the other
+reaches.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -329,18 +336,21 @@ def _init_z(args: ModelArgs) -> dict[str, jnp.ndarray]:
     return z
 
 
-def _runner(data: ModelData, settings: SamplerSettings) -> Runner:
+def _runner(shape: tuple[int, ...], settings: SamplerSettings) -> Runner:
     """Build (once per padded shape and settings) the jitted sampler of all chains.
 
     numpyro's NUTS kernel with its warm-up adaptation (``numpyro.infer.hmc.hmc``)
     is driven by ``lax.scan`` inside one ``jax.jit``; chains run one after the
-    other (``lax.map``), which suits one CPU core.
+    other (``lax.map``), which suits one CPU core.  (``jax.vmap`` over chains
+    and reaches was measured slower per reach on CPU: NUTS's branches and
+    tree-building loops run for the slowest chain of the batch; see
+    ``scripts/speed.py``.)
     """
-    key = (data.logW.shape, settings)
+    key = (shape, settings)
     if key in _RUNNERS:
         return _RUNNERS[key]
     _, pot_gen, post_gen, _ = initialize_model(
-        jax.random.PRNGKey(0), neobam_model, model_args=data.as_args(), dynamic_args=True
+        jax.random.PRNGKey(0), neobam_model, model_args=pack_dummy(shape).as_args(), dynamic_args=True
     )
     init_kernel, sample_kernel = hmc(potential_fn_gen=pot_gen, algo="NUTS")
 
@@ -377,27 +387,77 @@ def _runner(data: ModelData, settings: SamplerSettings) -> Runner:
     return run
 
 
-def sample(data: ModelData, settings: SamplerSettings, seed: int = 0) -> dict[str, np.ndarray]:
-    """Draw from the neoBAM posterior.
+def pack_dummy(shape: tuple[int, ...]) -> ModelData:
+    """A well-formed :class:`ModelData` of padded shape ``shape`` = (nxp, ntp) (for tracing and warming)."""
+    nxp, ntp = shape
+    spec = PriorSpec(0.0, 1.0, -5.0, 5.0)
+    data = pack(
+        np.zeros((nxp, ntp)), np.zeros((nxp, ntp)), np.zeros(ntp), np.zeros(ntp), np.full(ntp, -3.0), np.full(ntp, 3.0),
+        1.0, 0.5, 0.5, dict.fromkeys(PARAMS, spec), 0.1, 0.3,
+    )
+    if data.logW.shape != shape:
+        raise ValueError(f"{shape} is not a bucket shape")
+    return data
+
+
+def compile_shape(shape: tuple[int, ...], settings: SamplerSettings) -> None:
+    """Compile the sampler of padded ``shape`` ahead of time (fills the persistent cache when enabled)."""
+    run: Any = _runner(shape, settings)  # a jax.jit function (Runner does not type .lower)
+    data = pack_dummy(shape)
+    run.lower(jax.random.PRNGKey(0), data.as_args()).compile()
+
+
+def sample_many(
+    datas: Sequence[ModelData], settings: SamplerSettings, seed: int = 0
+) -> list[dict[str, np.ndarray]]:
+    """Draw from the neoBAM posterior of many reaches (a grouped job).
+
+    Reaches of one padded shape share one compiled program (compiled once per
+    process, or loaded from the persistent cache); shapes are run one after the
+    other and a shape's program is released before the next one's is built, so
+    the job's memory is that of one program, however many shapes it holds.  Each reach is sampled on
+    its own with the key ``PRNGKey(seed)``: its draws do not depend on the
+    other reaches of the call.
 
     Parameters
     ----------
-    data : ModelData
-        Output of :func:`pack`.
+    datas : sequence of ModelData
+        Outputs of :func:`pack`, one per reach.
     settings : SamplerSettings
     seed : int
-        Seed of the JAX random key (same seed and data, same draws).
+        Seed of each reach's JAX random key (same seed and data, same draws).
 
     Returns
     -------
-    dict of ndarray
-        Draws by chain: ``logn``, ``logr``, ``logWb``, ``logDb`` ``[chains, draws]``,
-        ``logQ`` ``[chains, draws, ntp]``, ``delta`` ``[chains, draws, nxp]``, plus
-        ``diverging`` and ``num_steps`` (leapfrog steps) ``[chains, draws]``.
+    list of dict of ndarray
+        Per reach, draws by chain: ``logn``, ``logr``, ``logWb``, ``logDb``
+        ``[chains, draws]``, ``logQ`` ``[chains, draws, ntp]``, ``delta``
+        ``[chains, draws, nxp]``, plus ``diverging`` and ``num_steps`` (leapfrog
+        steps) ``[chains, draws]``.
     """
-    run = _runner(data, settings)
+    out: list[dict[str, np.ndarray] | None] = [None] * len(datas)
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for k, d in enumerate(datas):
+        by_shape.setdefault(tuple(d.logW.shape), []).append(k)
+    for n, ks in enumerate(by_shape.values()):
+        if n:  # one compiled program in memory at a time: a job of many shapes stays small
+            release_programs()
+        for k in ks:
+            out[k] = sample(datas[k], settings, seed)
+    return [o for o in out if o is not None]
+
+
+def release_programs() -> None:
+    """Drop the compiled samplers of this process (they stay in the persistent cache)."""
+    _RUNNERS.clear()
+    jax.clear_caches()  # type: ignore[no-untyped-call]
+
+
+def sample(data: ModelData, settings: SamplerSettings, seed: int = 0) -> dict[str, np.ndarray]:
+    """Draw from the neoBAM posterior of one reach (output as :func:`sample_many`'s items)."""
+    run = _runner(data.logW.shape, settings)
     values, div, steps = run(jax.random.PRNGKey(seed), data.as_args())
-    out = {k: np.asarray(v) for k, v in values.items()}
+    out = {k: np.asarray(v) for k, v in values.items() }
     out["diverging"] = np.asarray(div)
     out["num_steps"] = np.asarray(steps)
     return out

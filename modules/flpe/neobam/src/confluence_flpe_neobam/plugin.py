@@ -24,8 +24,8 @@ from confluence_core.volumes import volume_path
 from confluence_flpe.interface import AlgorithmBase, FlpeResult, Priors, ReachObs
 from confluence_flpe.output import set_valid, time_dim
 
-from .model import SamplerSettings, enable_compile_cache, sample
-from .priors import build_inputs
+from .model import SamplerSettings, enable_compile_cache, sample_many
+from .priors import ReachInputs, build_inputs
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +80,38 @@ class NeoBAM(AlgorithmBase):
     name: ClassVar[str] = "neobam"
     #: Fewest usable times: 5 (a posterior with fewer times is the prior echoed back).
     min_obs: ClassVar[int] = 5
+    #: ``run`` takes a job's reaches in one call (the FLPE runner hands them over together).
+    batched: ClassVar[bool] = True
 
     def __init__(self, settings: SamplerSettings | None = None, seed: int = 0) -> None:
         self.settings = settings or SamplerSettings()
         self.seed = seed
 
     def run(self, reaches: Sequence[tuple[ReachObs, Priors]]) -> list[FlpeResult]:
-        """Sample the posterior of each reach (see :mod:`confluence_flpe_neobam.model`)."""
-        _use_compile_cache()
-        return [self._run_one(obs, pri) for obs, pri in reaches]
+        """Sample the posterior of each reach (see :mod:`confluence_flpe_neobam.model`).
 
-    def _run_one(self, obs: ReachObs, pri: Priors) -> FlpeResult:
+        A grouped job hands every reach in one call (:attr:`batched`): reaches of
+        one padded shape share one compiled sampler, compiled once per process or
+        loaded from the persistent cache.  Each reach's result depends only on
+        its own inputs and the seed.
+        """
+        _use_compile_cache()
+        out: list[FlpeResult | None] = []
+        runnable: list[tuple[int, ReachObs, ReachInputs]] = []
+        for obs, pri in reaches:
+            prepared = self._prepare(obs, pri)
+            if isinstance(prepared, FlpeResult):
+                out.append(prepared)
+            else:
+                runnable.append((len(out), obs, prepared))
+                out.append(None)
+        draws = sample_many([inp.data for _, _, inp in runnable], self.settings, self.seed)
+        for (k, obs, inp), d in zip(runnable, draws, strict=True):
+            out[k] = self._result(obs, inp, d)
+        return [r for r in out if r is not None]
+
+    def _prepare(self, obs: ReachObs, pri: Priors) -> ReachInputs | FlpeResult:
+        """The reach's model inputs, or its flagged result when it cannot run."""
         inputs = build_inputs(
             obs.time, obs.width, obs.slope, obs.node_width, pri.mean_q, pri.min_q, pri.max_q,
             pri.monthly_q, pri.flow_duration_q, np.asarray(sos.EXCEEDANCE, dtype=float), pri.gb,
@@ -105,7 +126,9 @@ class NeoBAM(AlgorithmBase):
             return FlpeResult.invalid(obs.reach_id, obs.nt, reason)
         if inputs.defaults:
             log.info("reach %s: default priors for %s", obs.reach_id, ", ".join(inputs.defaults))
-        draws = sample(inputs.data, self.settings, self.seed)
+        return inputs
+
+    def _result(self, obs: ReachObs, inputs: ReachInputs, draws: dict[str, np.ndarray]) -> FlpeResult:
         s = summarise(draws, obs.nt, inputs.used_times)
         n_div = int(np.sum(draws["diverging"]))
         if n_div:
