@@ -220,14 +220,9 @@ def write_outputs(algo: Algorithm, step: workflow.Step, items: Sequence[ReachInp
     return paths
 
 
-def run_entry(algo: Algorithm, entry: Any, input_dir: Path, flpe_dir: Path,
-              source: str = "fan-out entry", step: workflow.Step | None = None) -> list[Path]:
-    """Run one fan-out entry end to end; return the files written (none for non-river reaches).
-
-    ``step`` is the algorithm's workflow-table row (default: the row named by ``$CONFLUENCE_STEP``,
-    else by the algorithm's name).
-    """
-    step = step or workflow.current_step(algo.name)
+def load_entry(algo: Algorithm, step: workflow.Step, entry: Any, input_dir: Path,
+               source: str = "fan-out entry") -> list[ReachInput]:
+    """The river reaches of one fan-out entry, read and checked (non-river reaches are skipped)."""
     items = []
     for e in job_entries(algo, step.fanout, entry, source):
         rid = int(e["reach_id"])
@@ -239,10 +234,22 @@ def run_entry(algo: Algorithm, entry: Any, input_dir: Path, flpe_dir: Path,
             log.info("reach %s: type %s is not a river (type 1); skipped, no output", rid, ids.reach_type(rid))
             continue
         items.append(load_reach(e, input_dir))
-    if not items:
-        return []
     for i in items:
         check_obs(algo, i)
+    return items
+
+
+def run_entry(algo: Algorithm, entry: Any, input_dir: Path, flpe_dir: Path,
+              source: str = "fan-out entry", step: workflow.Step | None = None) -> list[Path]:
+    """Run one fan-out entry end to end; return the files written (none for non-river reaches).
+
+    ``step`` is the algorithm's workflow-table row (default: the row named by ``$CONFLUENCE_STEP``,
+    else by the algorithm's name).
+    """
+    step = step or workflow.current_step(algo.name)
+    items = load_entry(algo, step, entry, input_dir, source)
+    if not items:
+        return []
     results = run_combiner(algo, items, flpe_dir) if is_combiner(algo) else run_algorithm(algo, step.fanout, items)
     if len(results) != len(items):
         raise ConfluenceError(f"{algo.name} returned {len(results)} results for {len(items)} reaches")
@@ -264,17 +271,7 @@ def run_batch(algo: Algorithm, entries: Sequence[tuple[int, Any]], input_dir: Pa
     loaded: list[tuple[int, Any, list[ReachInput]]] = []
     for i, entry in entries:
         try:
-            items = []
-            for e in job_entries(algo, step.fanout, entry, f"{source}[{i}]"):
-                rid = int(e["reach_id"])
-                if not ids.is_river(rid):
-                    log.info("reach %s: type %s is not a river (type 1); skipped, no output", rid,
-                             ids.reach_type(rid))
-                    continue
-                items.append(load_reach(e, input_dir))
-            for item in items:
-                check_obs(algo, item)
-            loaded.append((i, entry, items))
+            loaded.append((i, entry, load_entry(algo, step, entry, input_dir, f"{source}[{i}]")))
         except (ConfluenceError, ValueError) as exc:
             entry_failed(logger, i, str(exc))
             failed.append((i, str(exc)))
