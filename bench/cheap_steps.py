@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -34,7 +33,7 @@ import tempfile
 from pathlib import Path
 
 from confluence_core import workflow
-from peer import peer_seconds
+from peer import child_cpu, children_cpu, demo_run, peer_seconds, program
 
 STEPS = ("prediagnostics", "momma", "consensus", "postdiagnostics_flpe", "offline", "validation")
 #: Everything these steps read, in run order (consensus combines whatever FLPE outputs exist).
@@ -49,28 +48,14 @@ START_MODULES = {
     "confluence-offline": "confluence_offline.cli",
     "confluence-validation": "confluence_validation.cli",
 }
-BIN = Path(sys.executable).parent
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _run_child(command: list[str], env: dict[str, str], log: Path) -> float:
     """CPU seconds of one child process (waited for); raises when it fails."""
-    before = _children_cpu()
-    with log.open("a") as out:
-        code = subprocess.call(command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    cpu = _children_cpu() - before
+    cpu, code = child_cpu(command, env, log)
     if code != 0:
         raise SystemExit(f"{' '.join(command)} failed ({code}); see {log}")
     return cpu
-
-
-def _program(name: str) -> str:
-    local = BIN / name
-    return str(local) if local.exists() else (shutil.which(name) or name)
 
 
 def step_cpu(run: Path, step: workflow.Step, group: int, logs: Path) -> tuple[float, int, int]:
@@ -80,7 +65,7 @@ def step_cpu(run: Path, step: workflow.Step, group: int, logs: Path) -> tuple[fl
     jobs = [list(range(k, min(k + group, n))) for k in range(0, n, group)]
     env = {**os.environ, "CONFLUENCE_MNT": str(run), **step.environment(),
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLCONFIGDIR": "/tmp"}
-    command = [_program(step.command[0]), *step.command[1:]]
+    command = [program(step.command[0]), *step.command[1:]]
     cpu = 0.0
     for job in jobs:
         cpu += _run_child(command, {**env, "CONFLUENCE_ENTRIES": ",".join(map(str, job))},
@@ -93,19 +78,9 @@ def start_cpu(step: workflow.Step) -> float:
     module = START_MODULES.get(step.command[0])
     if module is None:
         return float("nan")
-    before = _children_cpu()
+    before = children_cpu()
     subprocess.check_call([sys.executable, "-c", f"import {module}"])
-    return _children_cpu() - before
-
-
-
-
-def demo_run(folder: Path) -> Path:
-    """Run the workflow on the demo world up to validation in ``folder`` (the process engine, one job at a time)."""
-    run = folder / "run"
-    subprocess.check_call([_program("confluence"), "run", "--engine", "process", "--workdir", str(run), "-j", "1",
-                           "--steps", UPSTREAM])
-    return run
+    return children_cpu() - before
 
 
 def main() -> None:
@@ -123,7 +98,7 @@ def main() -> None:
     run = args.run
     if run is None:
         tmp = Path(tempfile.mkdtemp(prefix="cheap_steps_"))
-        run = demo_run(tmp)
+        run = demo_run(tmp, UPSTREAM)
     run = run.resolve()
     logs = Path(tempfile.mkdtemp(prefix="cheap_steps_logs_"))
     peers = [peer_seconds() for _ in range(args.repeat)]

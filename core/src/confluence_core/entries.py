@@ -135,10 +135,18 @@ def for_each_entry(default_step: str, index: int | None, run: Callable[[Any, Pat
         if not single:
             entry_done(logger, i)
     if failed:
-        first_i, first_why = failed[0]
-        which = ", ".join(str(i) for i, _ in failed)
-        raise ConfluenceError(f"{len(failed)} of {len(entries)} entries failed ({which}); "
-                              f"entry {first_i}: {first_why}", path)
+        raise group_failed(failed, len(entries), path)
+
+
+def group_failed(failed: Sequence[tuple[int, str]], n_entries: int, path: Path) -> ConfluenceError:
+    """The one error of a job whose entries ``failed`` (``(list index, reason)``; the first is quoted).
+
+    ``N of M entries failed (i, j, ...); entry i: reason``, naming the list ``path``.
+    """
+    first_i, first_why = failed[0]
+    which = ", ".join(str(i) for i, _ in failed)
+    return ConfluenceError(f"{len(failed)} of {n_entries} entries failed ({which}); entry {first_i}: {first_why}",
+                           path)
 
 
 def parse(lines: Iterable[str]) -> tuple[set[int], dict[int, str]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -159,15 +159,6 @@ REACH_2_51 = "SWOT_L2_HR_RiverSP_Reach_2_51_NA_20100906T152521_20100906T152528_P
 NODE_2_51 = "SWOT_L2_HR_RiverSP_Node_2_51_NA_20100906T152521_20100906T152528_PGA2_03.zip"
 
 
-def drop_member(path: Path, ext: str) -> None:
-    with zipfile.ZipFile(path) as zf:
-        members = {n: zf.read(n) for n in zf.namelist()}
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, data in members.items():
-            if not name.lower().endswith(ext):
-                zf.writestr(name, data)
-
-
 @pytest.mark.parametrize(("damage", "reason"), [
     ("truncate", "corrupt zip (File is not a zip file)"),
     (".dbf", "zip holds no .dbf file (the attribute table) beside "
@@ -176,7 +167,8 @@ def drop_member(path: Path, ext: str) -> None:
              "SWOT_L2_HR_RiverSP_Reach_2_51_NA_20100906T152521_20100906T152528_PGA2_03.shp"),
     (".shp", "zip holds no .shp file"),
 ])
-def test_bad_granule_skips_that_granule_only(mnt: Path, source: Path, damage: str, reason: str) -> None:
+def test_bad_granule_skips_that_granule_only(mnt: Path, source: Path, damage: str, reason: str,
+                                            drop_member: Callable[[Path, str], None]) -> None:
     bad = source / REACH_2_51
     if damage == "truncate":
         bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])

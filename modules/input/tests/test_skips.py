@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -123,21 +123,13 @@ def test_every_csv_unusable_fails_with_one_line(mnt: Path, hydro: Path) -> None:
 # ------------------------------------------------------------------------------------- RiverSP granules
 
 
-def drop_member(path: Path, ext: str) -> None:
-    with zipfile.ZipFile(path) as zf:
-        members = {n: zf.read(n) for n in zf.namelist()}
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, data in members.items():
-            if not name.lower().endswith(ext):
-                zf.writestr(name, data)
-
-
 @pytest.mark.parametrize(("damage", "reason"), [
     ("truncate", "corrupt zip (File is not a zip file)"),
     (".dbf", "zip holds no .dbf file (the attribute table) beside " + REACH_2_51.replace(".zip", ".shp")),
     (".shx", "zip holds no .shx file (the shapefile index) beside " + REACH_2_51.replace(".zip", ".shp")),
 ])
-def test_bad_granule_skips_that_granule_only(mnt: Path, source: Path, damage: str, reason: str) -> None:
+def test_bad_granule_skips_that_granule_only(mnt: Path, source: Path, damage: str, reason: str,
+                                            drop_member: Callable[[Path, str], None]) -> None:
     prepare()
     bad = source / REACH_2_51
     if damage == "truncate":

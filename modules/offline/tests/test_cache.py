@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import netCDF4
 import numpy as np
-import pytest
-from confluence_core import ncio
 from confluence_offline import io
 
 
@@ -20,11 +17,9 @@ def _sos(path: Path, constrained: bool, comment: str = "") -> Path:
     return path
 
 
-def test_branch_read_once_per_file_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_branch_read_once_per_file_version(tmp_path: Path, opened_files: list[Path]) -> None:
     io.clear_caches()
-    opened: list[Any] = []
-    real = ncio.open_dataset
-    monkeypatch.setattr(ncio, "open_dataset", lambda p, *a, **k: opened.append(p) or real(p, *a, **k))
+    opened = opened_files
     path = _sos(tmp_path / "na_sword_v16_SOS_priors.nc", True)
     assert [io.read_branch(path) for _ in range(3)] == ["constrained"] * 3
     assert len(opened) == 1

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import netCDF4
 import numpy as np
-import pytest
-from confluence_core import ncio
 from confluence_postdiagnostics import io
 
 
@@ -22,11 +19,9 @@ def _sos(path: Path, ids: list[int], min_q: float) -> Path:
     return path
 
 
-def test_bounds_read_once_per_file_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bounds_read_once_per_file_version(tmp_path: Path, opened_files: list[Path]) -> None:
     io.clear_caches()
-    opened: list[Any] = []
-    real = ncio.open_dataset
-    monkeypatch.setattr(ncio, "open_dataset", lambda p, *a, **k: opened.append(p) or real(p, *a, **k))
+    opened = opened_files
     path = _sos(tmp_path / "na_sword_v16_SOS_priors.nc", [71000000011, 71000000021], 5.0)
     assert io.read_bounds(path, [71000000021]) == {71000000021: (5.0, 101.0)}
     assert io.read_bounds(path, [71000000011, 71000000031]) == {71000000011: (5.0, 100.0)}

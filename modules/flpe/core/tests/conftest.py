@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from confluence_core import ncio, sos
 from confluence_core.jsonio import write_json
+from confluence_flpe import io
 
 REACH = 74269800011  # the reach of reference_outputs/swot/74269800011_SWOT.nc
 SOS_NAME = sos.sos_name("na")
@@ -44,6 +45,12 @@ def write_sos(path: Path, reach_ids: list[int], node_ids: list[int], mean_q: flo
             ncio.write_var(r, "logn_hat", np.full(nr, -3.5), (sos.REACH_DIM,))
             n = gb.createGroup("node")
             ncio.write_var(n, "logWb_hat", np.arange(nn, dtype=float), (sos.NODE_DIM,))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> None:
+    """Each test starts with no SWORD / SoS table read (confluence_flpe.io reads each once per process)."""
+    io.clear_caches()
 
 
 @pytest.fixture()

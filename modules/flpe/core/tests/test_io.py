@@ -9,7 +9,8 @@ import netCDF4
 import numpy as np
 import pytest
 from confluence_core.errors import InputError
-from confluence_flpe.io import read_priors, read_swot
+from confluence_flpe.interface import ReachObs
+from confluence_flpe.io import add_sword, clear_caches, read_priors, read_swot
 
 from .conftest import REACH, write_sos
 
@@ -77,3 +78,38 @@ def test_prior_sd_read_when_the_sos_has_it(tmp_path: Path) -> None:
         var = ds["model"].createVariable("mean_q_sd_ln", "f8", ("num_reaches",))
         var[:] = [0.9, 1.4]
     assert read_priors(tmp_path / "sos.nc", 74269800021).mean_q_sd_ln == 1.4
+
+
+def _sword(path: Path, reach_ids: list[int], width: float) -> Path:
+    with netCDF4.Dataset(path, "w") as ds:
+        ds.createDimension("num_reaches", len(reach_ids))
+        g = ds.createGroup("reaches")
+        g.createVariable("reach_id", "i8", ("num_reaches",))[:] = reach_ids
+        for name, value in (("reach_length", 1000.0), ("width", width), ("facc", 5e3)):
+            g.createVariable(name, "f8", ("num_reaches",))[:] = np.full(len(reach_ids), value)
+    return path
+
+
+def test_a_grouped_job_reads_sos_and_sword_once_per_file_version(tmp_path: Path, opened_files: list[Path]) -> None:
+    reaches = [REACH, 74269800021, 74269800031]
+    nodes = [74269800010011, 74269800020011, 74269800030011]
+    sos_path, sword_path = tmp_path / "sos.nc", _sword(tmp_path / "sword.nc", reaches, 80.0)
+    write_sos(sos_path, reaches, nodes, mean_q=123.0)
+    got = []
+    for rid, node in zip(reaches, nodes, strict=True):
+        obs = ReachObs.empty(rid)
+        add_sword(obs, sword_path)
+        got.append((obs.prior_width, read_priors(sos_path, rid, node_ids=np.array([node]))))
+    assert sorted(p.name for p in opened_files) == ["sos.nc", "sword.nc"]  # once each for the 3 reaches
+    assert [w for w, _ in got] == [80.0] * 3 and [p.mean_q for _, p in got] == [123.0] * 3
+    np.testing.assert_array_equal([p.gb_node["logWb_hat"][0] for _, p in got], [0.0, 1.0, 2.0])
+    got[0][1].monthly_q[:] = -1.0  # a reader's arrays are its own, not the cached table's
+    assert read_priors(sos_path, REACH).monthly_q[0] == 123.0 and len(opened_files) == 2
+
+    write_sos(sos_path, reaches, nodes, mean_q=456.0)  # a new version of each file is read again (new inode)
+    _sword(sword_path, [*reaches, 74269800041], 90.0)  # another size (a rewrite may keep the mtime)
+    obs = ReachObs.empty(REACH)
+    add_sword(obs, sword_path)
+    assert read_priors(sos_path, REACH).mean_q == 456.0 and obs.prior_width == 90.0 and len(opened_files) == 4
+    clear_caches()
+    assert read_priors(sos_path, REACH).mean_q == 456.0 and len(opened_files) == 5

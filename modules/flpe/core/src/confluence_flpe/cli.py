@@ -7,11 +7,10 @@ from pathlib import Path
 import click
 from confluence_core import workflow
 from confluence_core.cli import get_logger, index_option, module_command
-from confluence_core.entries import for_each_entry, job_entries
-from confluence_core.errors import ConfluenceError
+from confluence_core.entries import for_each_entry, group_failed, job_entries
 from confluence_core.volumes import volume_path
 
-from . import registry
+from . import io, registry
 from .interface import is_combiner
 from .runner import run_batch, run_entry
 
@@ -29,6 +28,7 @@ def main(algo: str, index: int | None, list_name: str | None) -> None:
     installed: give any unknown name to list them.
     """
     logger = get_logger("confluence-flpe")
+    io.clear_caches()  # SWORD / SoS tables are read once per job (io)
     plugin = registry.get(algo)
     step = workflow.current_step(algo)
     entries, list_path = job_entries(algo, index, list_name)
@@ -39,9 +39,7 @@ def main(algo: str, index: int | None, list_name: str | None) -> None:
         failed = run_batch(plugin, entries, volume_path("input"), volume_path("flpe"), step, logger,
                            str(list_path))
         if failed:
-            which = ", ".join(str(i) for i, _ in failed)
-            raise ConfluenceError(f"{len(failed)} of {len(entries)} entries failed ({which}); entry {failed[0][0]}: "
-                                  f"{failed[0][1]}", list_path)
+            raise group_failed(failed, len(entries), list_path)
         return
 
     def one(entry: object, path: Path, i: int) -> None:

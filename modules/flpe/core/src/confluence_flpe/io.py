@@ -9,8 +9,10 @@ wse every algorithm needs.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,6 +24,12 @@ from .hydraulics import d_x_area_from_obs, d_x_area_from_obs_2d, d_x_area_u_from
 from .interface import Priors, ReachObs
 
 log = logging.getLogger("confluence-flpe")
+
+#: The ``model`` scalars of a reach that :func:`read_priors` reads (Priors attributes of the same name).
+SOS_MODEL_SCALARS = ("mean_q", "mean_q_sd_ln", "min_q", "max_q", "two_year_return_q")
+#: File versions each cache keeps: a grouped job's reaches sit in one or two continents' files.
+CACHED_FILES = 2
+
 
 def _node_major(var: Any, arr: np.ndarray) -> np.ndarray:
     """Return a node array as ``[nx, nt]`` whatever its stored dimension order."""
@@ -128,13 +136,14 @@ def add_sword(obs: ReachObs, path: str | Path) -> None:
     """Fill ``reach_length``, ``prior_width`` and ``facc`` of ``obs`` from a SWORD file.
 
     A missing file or reach is logged and leaves the NaN defaults (SWORD
-    values are optional for every FLPE algorithm).
+    values are optional for every FLPE algorithm).  The file's reach table is read once per
+    process and file version (:func:`clear_caches`): the reaches of a grouped job share it.
     """
     path = Path(path)
     if not path.exists():
         log.warning("%s: SWORD file not found; reach_length/width/facc left NaN", path)
         return
-    table = sword.read_reaches(path)
+    table = _sword_reaches(*_version(path))
     try:
         row = table.row(obs.reach_id)
     except KeyError:
@@ -150,7 +159,8 @@ def read_priors(path: str | Path, reach_id: int, node_ids: np.ndarray | None = N
 
     Every absent group, variable or reach gives NaN (logged once); a missing
     SoS file gives all-NaN priors with a warning, so algorithms that need a
-    prior flag the reach themselves.
+    prior flag the reach themselves.  The file's tables are read once per process and file
+    version (:func:`clear_caches`): the reaches of a grouped job share their continent's SoS.
 
     Parameters
     ----------
@@ -165,39 +175,98 @@ def read_priors(path: str | Path, reach_id: int, node_ids: np.ndarray | None = N
     if not path.exists():
         log.warning("%s: SoS file not found; priors are NaN for reach %s", path, reach_id)
         return pri
-    with ncio.open_dataset(path) as ds:
-        reaches = ncio.get_group(ds, "reaches")
-        rids = ncio.read_int(reaches, "reach_id")
-        hits = np.flatnonzero(np.asarray(rids if rids is not None else [], dtype=np.int64) == int(reach_id))
-        if hits.size == 0:
-            log.warning("%s: reach %s not in the SoS; priors are NaN", path, reach_id)
-            return pri
-        row = int(hits[0])
-        model = ncio.get_group(ds, "model")
-        for name in ("mean_q", "mean_q_sd_ln", "min_q", "max_q", "two_year_return_q"):
-            val = ncio.read_float(model, name)
-            if val is not None:
-                setattr(pri, name, float(np.ravel(val[row])[0]))
-        pri.monthly_q = _row_vector(model, "monthly_q", row, sos.N_MONTHS)
-        pri.flow_duration_q = _row_vector(model, "flow_duration_q", row, len(sos.EXCEEDANCE))
-        gb = ncio.get_group(ds, "gbpriors/reach")
-        if gb is not None:
-            pri.gb = {name: float(np.ravel(v)[row]) for name, v in _vars_on(gb, sos.REACH_DIM).items()}
-        gbn = ncio.get_group(ds, "gbpriors/node")
-        nodes = ncio.get_group(ds, "nodes")
-        if gbn is not None and nodes is not None:
-            pri.gb_node = _node_priors(gbn, nodes, int(reach_id), node_ids)
+    table = _sos_table(*_version(path))
+    hits = np.flatnonzero(table.reach_ids == int(reach_id))
+    if hits.size == 0:
+        log.warning("%s: reach %s not in the SoS; priors are NaN", path, reach_id)
+        return pri
+    row = int(hits[0])
+    for name in SOS_MODEL_SCALARS:
+        val = table.model.get(name)
+        if val is not None:
+            setattr(pri, name, float(np.ravel(val[row])[0]))
+    pri.monthly_q = _row_vector(table.model.get("monthly_q"), row, sos.N_MONTHS)
+    pri.flow_duration_q = _row_vector(table.model.get("flow_duration_q"), row, len(sos.EXCEEDANCE))
+    if table.gb is not None:
+        pri.gb = {name: float(np.ravel(v)[row]) for name, v in table.gb.items()}
+    if table.gb_node is not None:
+        pri.gb_node = _node_priors(table, int(reach_id), node_ids)
     return pri
 
 
-def _row_vector(group: Any, name: str, row: int, size: int) -> np.ndarray:
-    val = ncio.read_float(group, name)
+@dataclass(frozen=True)
+class SosTable:
+    """What :func:`read_priors` uses of one SoS file, as read (fills as NaN), every reach at once.
+
+    ``reach_ids``: ``reaches/reach_id`` (empty when absent); ``model``: the variables of group
+    ``model`` it reads (absent ones left out); ``gb`` / ``gb_node``: every 1-D numeric variable of
+    ``gbpriors/reach`` on ``num_reaches`` / ``gbpriors/node`` on ``num_nodes`` (None without the group,
+    ``gb_node`` also None without group ``nodes``); ``node_reach`` / ``node_id``: ``nodes/reach_id`` and
+    ``nodes/node_id`` (empty when absent).  The arrays are shared by every reach read from the
+    cache: readers copy what they hand out.
+    """
+
+    reach_ids: np.ndarray
+    model: Mapping[str, np.ndarray]
+    gb: Mapping[str, np.ndarray] | None
+    gb_node: Mapping[str, np.ndarray] | None
+    node_reach: np.ndarray
+    node_id: np.ndarray
+
+
+FileVersion = tuple[str, int, int, int]
+
+
+def _version(path: Path) -> FileVersion:
+    """The cache key of a file: its resolved path, inode, size and modification time (ns)."""
+    stat = path.stat()
+    return str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=CACHED_FILES)
+def _sword_reaches(path: str, _inode: int, _size: int, _mtime_ns: int) -> sword.Reaches:
+    return sword.read_reaches(path)
+
+
+@functools.lru_cache(maxsize=CACHED_FILES)
+def _sos_table(path: str, _inode: int, _size: int, _mtime_ns: int) -> SosTable:
+    with ncio.open_dataset(path) as ds:
+        reaches = ncio.get_group(ds, "reaches")
+        rids = ncio.read_int(reaches, "reach_id")
+        model = ncio.get_group(ds, "model")
+        values = {name: ncio.read_float(model, name)
+                  for name in (*SOS_MODEL_SCALARS, "monthly_q", "flow_duration_q")}
+        gb = ncio.get_group(ds, "gbpriors/reach")
+        gbn = ncio.get_group(ds, "gbpriors/node")
+        nodes = ncio.get_group(ds, "nodes")
+        with_nodes = gbn is not None and nodes is not None
+        empty = np.zeros(0, dtype=np.int64)
+        return SosTable(
+            reach_ids=np.asarray(rids if rids is not None else [], dtype=np.int64),
+            model={name: val for name, val in values.items() if val is not None},
+            gb=None if gb is None else _vars_on(gb, sos.REACH_DIM),
+            gb_node=_vars_on(gbn, sos.NODE_DIM) if with_nodes else None,
+            node_reach=np.asarray(ncio.read_int(nodes, "reach_id", default=empty), dtype=np.int64)
+            if with_nodes else empty,
+            node_id=np.asarray(ncio.read_int(nodes, "node_id", default=empty), dtype=np.int64)
+            if with_nodes else empty,
+        )
+
+
+def clear_caches() -> None:
+    """Forget the SWORD and SoS tables read by this process (a job starts with none: its inputs
+    are fixed while it runs; a file changed since is read again, keyed by its inode, size and mtime)."""
+    _sword_reaches.cache_clear()
+    _sos_table.cache_clear()
+
+
+def _row_vector(val: np.ndarray | None, row: int, size: int) -> np.ndarray:
     if val is None or val.ndim != 2:
         return np.full(size, np.nan)
-    return np.asarray(val[row], dtype=np.float64)
+    return np.array(val[row], dtype=np.float64)  # a copy: the table is shared by the job's reaches
 
 
-def _vars_on(group: Any, dim: str) -> Mapping[str, np.ndarray]:
+def _vars_on(group: Any, dim: str) -> dict[str, np.ndarray]:
     """Float values of every 1-D numeric variable of ``group`` on dimension ``dim``."""
     out: dict[str, np.ndarray] = {}
     for name, var in group.variables.items():
@@ -206,17 +275,15 @@ def _vars_on(group: Any, dim: str) -> Mapping[str, np.ndarray]:
     return out
 
 
-def _node_priors(gbn: Any, nodes: Any, reach_id: int, node_ids: np.ndarray | None) -> dict[str, np.ndarray]:
-    node_reach = np.asarray(ncio.read_int(nodes, "reach_id", default=np.zeros(0)), dtype=np.int64)
-    sos_nodes = np.asarray(ncio.read_int(nodes, "node_id", default=np.zeros(0)), dtype=np.int64)
-    rows = np.flatnonzero(node_reach == reach_id)
+def _node_priors(table: SosTable, reach_id: int, node_ids: np.ndarray | None) -> dict[str, np.ndarray]:
+    rows = np.flatnonzero(table.node_reach == reach_id)
     if node_ids is not None and rows.size:
-        pos = {int(n): int(i) for i, n in zip(rows, sos_nodes[rows], strict=True)}
+        pos = {int(n): int(i) for i, n in zip(rows, table.node_id[rows], strict=True)}
         take = np.asarray([pos.get(int(n), -1) for n in node_ids])
     else:
         take = rows
     out: dict[str, np.ndarray] = {}
-    for name, vals in _vars_on(gbn, sos.NODE_DIM).items():
+    for name, vals in (table.gb_node or {}).items():
         picked = np.full(take.shape, np.nan)
         have = take >= 0
         picked[have] = vals[take[have]]

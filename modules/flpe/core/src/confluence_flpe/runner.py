@@ -49,7 +49,7 @@ class ReachInput:
     reason: str = ""
 
 
-def job_entries(algo: Algorithm, fanout: str, entry: Any, source: str = "fan-out entry") -> list[Mapping[str, Any]]:
+def entry_reaches(algo: Algorithm, fanout: str, entry: Any, source: str = "fan-out entry") -> list[Mapping[str, Any]]:
     """Check an entry's shape for the fan-out (``reach`` or ``reachset``); return its reach entries."""
     if fanout == "reachset" or (is_combiner(algo) and isinstance(entry, list)):
         if not isinstance(entry, list) or not all(isinstance(e, Mapping) for e in entry):
@@ -224,7 +224,7 @@ def load_entry(algo: Algorithm, step: workflow.Step, entry: Any, input_dir: Path
                source: str = "fan-out entry") -> list[ReachInput]:
     """The river reaches of one fan-out entry, read and checked (non-river reaches are skipped)."""
     items = []
-    for e in job_entries(algo, step.fanout, entry, source):
+    for e in entry_reaches(algo, step.fanout, entry, source):
         rid = int(e["reach_id"])
         try:
             river = ids.is_river(rid)

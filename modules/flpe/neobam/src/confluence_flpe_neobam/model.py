@@ -47,6 +47,36 @@ constant; the scale ``b`` (so ``r``) is learned only against the priors on
 the flow level.  With an unbiased r prior the flow level error of the prior
 is largely removed (tests/test_sampling.py); with a wrong r prior it is not.
 
+Coordinates (what the sampler moves), checked for convergence
+---------------------------------------------------------------
+The same posterior is sampled in one of two coordinate systems, related by an
+exact change of variables (Jacobians included):
+
+- *pinned* (:func:`pinned_model`, tried first): ``alpha_t = b drive_t +
+  (1 - b) log Wb``, the reach's log width at time t, and ``e_i = (1 - b) dc_i``,
+  node i's offset in log width (``dc`` the centred ``delta``).  The likelihood
+  ``log W_it ~ Normal(alpha_t + e_i, .)`` is then linear, and
+  ``log Q_t = (alpha_t - (1 - b) log Wb) / b - log n + log S_t / 2 + 5/3 log Db``
+  is a deterministic site whose truncated-normal prior enters as a factor with
+  the Jacobian ``|d log Q_t / d alpha_t| = 1 / b``; the node prior enters with
+  ``(1 - b)^-(k - 1)`` (k seen nodes).
+- *centred* (:func:`centred_model`): ``log Q_t`` and ``delta_i`` sampled as
+  written above.
+
+When many nodes pin the widths tightly, the centred coordinates put every time
+on a narrow ridge that moves with ``b`` (the widths fix ``b log Q_t`` to
+thousandths while ``b`` is known to tens of percent): NUTS fills its whole tree
+(255 leapfrog steps) on every draw and still mixes poorly (6 to 29 effective
+draws of log r out of 1,200 on synthetic reaches of 20 nodes), while the pinned
+coordinates take about 30 steps and give 340 to 790.  With few nodes (Pepsi-1's
+cross-sections) it is the other way round: the pinned chains stall at the
+truncation bounds of log Q and disagree (split R-hat up to 3), while the
+centred ones converge.  So :func:`sample` tries the pinned coordinates, checks
+split R-hat and effective sample size (:func:`convergence`), and samples the
+centred ones when the check fails; a reach that fails both is logged.  The
+figures come from ``modules/flpe/neobam/scripts/speed.py`` and the
+issue-18 closing note.
+
 The sampler is the No-U-Turn Sampler (Hoffman & Gelman 2014,
 http://jmlr.org/papers/v15/hoffman14a.html) of numpyro (Phan et al. 2019,
 arXiv:1912.11554) with a mass matrix adapted during warm-up (dense by default,
@@ -86,10 +116,12 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 from jax import lax
+from jax.scipy.special import ndtr
+from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from numpyro.distributions import constraints
 from numpyro.distributions.transforms import biject_to
 from numpyro.infer.hmc import hmc
-from numpyro.infer.util import initialize_model
+from numpyro.infer.util import constrain_fn, potential_energy
 
 
 def enable_compile_cache(folder: str | os.PathLike[str]) -> None:
@@ -143,6 +175,8 @@ class ModelData:
         Width error relative to the width, ``Werr / W`` (-).
     logS : ndarray [ntp]
         log reach slope (log m/m), 0 where masked.
+    treal : ndarray of bool [ntp]
+        True on the reach's own times, False on the padding.
     q_loc, q_lo, q_hi : ndarray [ntp]
         Prior centre and bounds of log Q per time (log m3/s).
     q_level_sd : float
@@ -164,6 +198,7 @@ class ModelData:
     wmask: np.ndarray
     werr_rel: np.ndarray
     logS: np.ndarray
+    treal: np.ndarray
     q_loc: np.ndarray
     q_lo: np.ndarray
     q_hi: np.ndarray
@@ -246,6 +281,7 @@ def pack(
         wmask=wmask,
         werr_rel=padE,
         logS=padS,
+        treal=np.arange(ntp) < nt,
         q_loc=_pad(q_loc, 0.0),
         q_lo=_pad(q_lo, -10.0),
         q_hi=_pad(q_hi, 10.0),
@@ -258,11 +294,12 @@ def pack(
     )
 
 
-def neobam_model(
+def centred_model(
     logW: jnp.ndarray,
     wmask: jnp.ndarray,
     werr_rel: jnp.ndarray,
     logS: jnp.ndarray,
+    treal: jnp.ndarray,
     q_loc: jnp.ndarray,
     q_lo: jnp.ndarray,
     q_hi: jnp.ndarray,
@@ -273,7 +310,7 @@ def neobam_model(
     sigma_w_hat: jnp.ndarray,
     node_sd: jnp.ndarray,
 ) -> None:
-    """numpyro model of neoBAM (see the module docstring for the equations)."""
+    """neoBAM sampling ``log Q_t`` and ``delta_i`` directly (the centred coordinates)."""
     vals = {}
     for k, name in enumerate(PARAMS):
         hat, sd, lo, hi = prior[k, 0], prior[k, 1], prior[k, 2], prior[k, 3]
@@ -295,6 +332,62 @@ def neobam_model(
         numpyro.sample("logW", dist.Normal(mu, sigma), obs=logW)
 
 
+def pinned_model(
+    logW: jnp.ndarray,
+    wmask: jnp.ndarray,
+    werr_rel: jnp.ndarray,
+    logS: jnp.ndarray,
+    treal: jnp.ndarray,
+    q_loc: jnp.ndarray,
+    q_lo: jnp.ndarray,
+    q_hi: jnp.ndarray,
+    q_level_sd: jnp.ndarray,
+    q_var_hat: jnp.ndarray,
+    q_var_sd: jnp.ndarray,
+    prior: jnp.ndarray,
+    sigma_w_hat: jnp.ndarray,
+    node_sd: jnp.ndarray,
+) -> None:
+    """neoBAM sampling what the widths pin, ``alpha_t`` and ``e_i`` (module docstring)."""
+    vals = {}
+    for k, name in enumerate(PARAMS):
+        hat, sd, lo, hi = prior[k, 0], prior[k, 1], prior[k, 2], prior[k, 3]
+        vals[name] = numpyro.sample(name, dist.TruncatedNormal(hat, sd, low=lo, high=hi))
+    level = numpyro.sample("level", dist.Normal(0.0, q_level_sd))
+    sigma_q = numpyro.sample("sigma_q", dist.LogNormal(jnp.log(q_var_hat), q_var_sd))
+    sigma_w = numpyro.sample("sigma_w", dist.LogNormal(jnp.log(sigma_w_hat), 1.0))
+    nxp, ntp = logW.shape
+    # What the widths pin: alpha_t, the reach's log width at time t, and e_i, node i's offset in log width.
+    alpha = numpyro.sample("alpha", dist.ImproperUniform(constraints.real, (), event_shape=(ntp,)))
+    e = numpyro.sample("e", dist.ImproperUniform(constraints.real, (), event_shape=(nxp,)))
+    b = 1.0 / (1.0 + 5.0 / 3.0 * jnp.exp(vals["logr"]))
+    # alpha_t = b drive_t + (1 - b) log Wb, solved for log Q_t; |d log Q_t / d alpha_t| = 1 / b.
+    logQ = numpyro.deterministic(
+        "logQ", (alpha - (1.0 - b) * vals["logWb"]) / b - vals["logn"] + 0.5 * logS + 5.0 / 3.0 * vals["logDb"]
+    )
+    mu = q_loc + level
+    norm = ndtr((q_hi - mu) / sigma_q) - ndtr((q_lo - mu) / sigma_q)
+    lp_q = dist.Normal(mu, sigma_q).log_prob(logQ) - jnp.log(jnp.maximum(norm, 1e-30)) - jnp.log(b)
+    lp_q = jnp.where((logQ >= q_lo) & (logQ <= q_hi), lp_q, -jnp.inf)
+    # Padded times: alpha ~ Normal(0, 1), tied to nothing (their log Q is dropped).
+    numpyro.factor("logQ_prior", jnp.sum(jnp.where(treal, lp_q, dist.Normal(0.0, 1.0).log_prob(alpha))))
+    # Node offsets: e_i = (1 - b) dc_i with dc the delta_i ~ Normal(0, node_sd) centred on the seen nodes
+    # (centring leaves the centred part's density, times a Jacobian (1 - b)^-(k - 1)); the mean of e,
+    # which the widths do not see, and the unseen nodes' e get Normal(0, 1).
+    seen = jnp.any(wmask, axis=1)
+    n_seen = jnp.maximum(jnp.sum(seen), 1)
+    e_mean = jnp.sum(jnp.where(seen, e, 0.0)) / n_seen
+    dc = (e - e_mean) / (1.0 - b)
+    numpyro.deterministic("delta", jnp.where(seen, dc, 0.0))
+    lp_e = jnp.where(seen, dist.Normal(0.0, node_sd).log_prob(dc), dist.Normal(0.0, 1.0).log_prob(e))
+    jac = -(n_seen - 1) * jnp.log(1.0 - b)
+    numpyro.factor("node_prior", jnp.sum(lp_e) + jac + dist.Normal(0.0, 1.0).log_prob(e_mean))
+    mu_w = alpha[None, :] + jnp.where(seen, e - e_mean, 0.0)[:, None]
+    sigma = jnp.sqrt(sigma_w**2 + werr_rel**2)
+    with numpyro.handlers.mask(mask=wmask):
+        numpyro.sample("logW", dist.Normal(mu_w, sigma), obs=logW)
+
+
 @dataclass(frozen=True)
 class SamplerSettings:
     """NUTS settings: 3 chains (the public file has 3) of 400 warm-up + 400 draws,
@@ -312,15 +405,18 @@ class SamplerSettings:
 
 #: The model's positional arguments (:meth:`ModelData.as_args`; traced jax arrays inside the sampler).
 ModelArgs = tuple[Any, ...]
+#: Their names, in order (the fields of :class:`ModelData`).
+ARG_NAMES = tuple(f.name for f in fields(ModelData))
 #: The jitted sampler of all chains: (key, model args) -> (draws by name, diverging, leapfrog steps).
 Runner = Callable[[jax.Array, ModelArgs], tuple[dict[str, jax.Array], jax.Array, jax.Array]]
 
-_RUNNERS: dict[tuple[tuple[int, ...], SamplerSettings], Runner] = {}
+_RUNNERS: dict[tuple[tuple[int, ...], SamplerSettings, str], Runner] = {}
 
 
-def _init_z(args: ModelArgs) -> dict[str, jnp.ndarray]:
+def _init_centred(args: ModelArgs) -> dict[str, jnp.ndarray]:
     """Unconstrained start: every parameter at its prior centre (kept inside its bounds)."""
-    logW, q_loc, q_lo, q_hi, q_var_hat, prior = args[0], args[4], args[5], args[6], args[8], args[10]
+    a = dict(zip(ARG_NAMES, args, strict=True))
+    logW, q_loc, q_lo, q_hi, q_var_hat, prior = a["logW"], a["q_loc"], a["q_lo"], a["q_hi"], a["q_var_hat"], a["prior"]
 
     def _inside(x: jnp.ndarray, lo: jnp.ndarray, hi: jnp.ndarray) -> jnp.ndarray:
         pad = 0.05 * (hi - lo)
@@ -332,31 +428,65 @@ def _init_z(args: ModelArgs) -> dict[str, jnp.ndarray]:
     z["delta"] = jnp.zeros(logW.shape[0], dtype=logW.dtype)
     z["level"] = jnp.zeros((), dtype=logW.dtype)
     z["sigma_q"] = jnp.log(q_var_hat)
-    z["sigma_w"] = jnp.log(args[11])
+    z["sigma_w"] = jnp.log(a["sigma_w_hat"])
     return z
 
 
-def _runner(shape: tuple[int, ...], settings: SamplerSettings) -> Runner:
-    """Build (once per padded shape and settings) the jitted sampler of all chains.
+def _init_pinned(args: ModelArgs) -> dict[str, jnp.ndarray]:
+    """Unconstrained start: every parameter at its prior centre (kept inside its bounds), and the
+    widths' alpha_t where log Q_t is at its prior centre (so the start has a finite density)."""
+    a = dict(zip(ARG_NAMES, args, strict=True))
+    prior = a["prior"]
+
+    def _inside(x: jnp.ndarray, lo: jnp.ndarray, hi: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+        pad = 0.05 * (hi - lo)
+        x = jnp.clip(x, lo + pad, hi - pad)
+        z: jnp.ndarray = biject_to(constraints.interval(lo, hi)).inv(x)
+        return x, z
+
+    start, z = {}, {}
+    for k, name in enumerate(PARAMS):
+        start[name], z[name] = _inside(prior[k, 0], prior[k, 2], prior[k, 3])
+    logq, _ = _inside(a["q_loc"], a["q_lo"], a["q_hi"])
+    b = 1.0 / (1.0 + 5.0 / 3.0 * jnp.exp(start["logr"]))
+    alpha = b * (logq + start["logn"] - 0.5 * a["logS"] - 5.0 / 3.0 * start["logDb"]) + (1.0 - b) * start["logWb"]
+    z["alpha"] = jnp.where(a["treal"], alpha, 0.0)
+    z["e"] = jnp.zeros(a["logW"].shape[0], dtype=a["logW"].dtype)
+    z["level"] = jnp.zeros((), dtype=a["logW"].dtype)
+    z["sigma_q"] = jnp.log(a["q_var_hat"])
+    z["sigma_w"] = jnp.log(a["sigma_w_hat"])
+    return z
+
+
+def _runner(shape: tuple[int, ...], settings: SamplerSettings, coords: str = "pinned") -> Runner:
+    """Build (once per padded shape, settings and coordinates) the jitted sampler of all chains.
 
     numpyro's NUTS kernel with its warm-up adaptation (``numpyro.infer.hmc.hmc``)
     is driven by ``lax.scan`` inside one ``jax.jit``; chains run one after the
     other (``lax.map``), which suits one CPU core.  (``jax.vmap`` over chains
-    and reaches was measured slower per reach on CPU: NUTS's branches and
-    tree-building loops run for the slowest chain of the batch; see
-    ``scripts/speed.py``.)
+    was measured no faster per reach on CPU: NUTS's branches and tree-building
+    loops run for the slowest chain of the batch.)  ``coords`` is ``"pinned"``
+    or ``"centred"`` (:data:`COORDS`).
     """
-    key = (shape, settings)
+    key = (shape, settings, coords)
     if key in _RUNNERS:
         return _RUNNERS[key]
-    _, pot_gen, post_gen, _ = initialize_model(
-        jax.random.PRNGKey(0), neobam_model, model_args=pack_dummy(shape).as_args(), dynamic_args=True
-    )
+    model, init = COORDS[coords]
+
+    # The potential and the map back to the model's sites, built straight from the model: numpyro's
+    # initialize_model would also search for a valid start by running the model op by op (about 17 s
+    # of CPU per process and shape, which no compile cache saves); the start is ``init``.
+    def pot_gen(*args: Any) -> Callable[[dict[str, jax.Array]], jax.Array]:
+        return lambda z: potential_energy(model, args, {}, z)
+
+    def post_gen(*args: Any) -> Callable[[dict[str, jax.Array]], dict[str, jax.Array]]:
+        return lambda z: constrain_fn(model, args, {}, z, return_deterministic=True)
+
     init_kernel, sample_kernel = hmc(potential_fn_gen=pot_gen, algo="NUTS")
 
     def one_chain(rng: jnp.ndarray, args: ModelArgs) -> tuple[dict[str, jax.Array], jax.Array, jax.Array]:
         state = init_kernel(
-            _init_z(args),
+            init(args),
             settings.num_warmup,
             dense_mass=settings.dense_mass,
             target_accept_prob=settings.target_accept,
@@ -365,15 +495,16 @@ def _runner(shape: tuple[int, ...], settings: SamplerSettings) -> Runner:
             rng_key=rng,
         )
 
-        def warm(st: Any, _: None) -> tuple[Any, None]:
-            return sample_kernel(st, model_args=args), None
-
-        def draw(st: Any, _: None) -> tuple[Any, tuple[Any, jax.Array, jax.Array]]:
+        # One scan over warm-up and draws (the kernel adapts while its iteration count is in warm-up):
+        # one copy of the NUTS kernel in the program instead of two cuts the compile by a third.
+        def step(st: Any, _: None) -> tuple[Any, tuple[Any, jax.Array, jax.Array]]:
             st = sample_kernel(st, model_args=args)
             return st, (st.z, st.diverging, st.num_steps)
 
-        state, _ = lax.scan(warm, state, None, length=settings.num_warmup)
-        _, (zs, div, steps) = lax.scan(draw, state, None, length=settings.num_samples)
+        _, (zs, div, steps) = lax.scan(step, state, None, length=settings.num_warmup + settings.num_samples)
+        keep = settings.num_warmup
+        zs = jax.tree_util.tree_map(lambda x: x[keep:], zs)
+        div, steps = div[keep:], steps[keep:]
         values = jax.vmap(post_gen(*args))(zs)
         return values, div, steps
 
@@ -401,10 +532,11 @@ def pack_dummy(shape: tuple[int, ...]) -> ModelData:
 
 
 def compile_shape(shape: tuple[int, ...], settings: SamplerSettings) -> None:
-    """Compile the sampler of padded ``shape`` ahead of time (fills the persistent cache when enabled)."""
-    run: Any = _runner(shape, settings)  # a jax.jit function (Runner does not type .lower)
+    """Compile the samplers of padded ``shape`` ahead of time (fills the persistent cache when enabled)."""
     data = pack_dummy(shape)
-    run.lower(jax.random.PRNGKey(0), data.as_args()).compile()
+    for coords in COORDS:
+        run: Any = _runner(shape, settings, coords)  # a jax.jit function (Runner does not type .lower)
+        run.lower(jax.random.PRNGKey(0), data.as_args()).compile()
 
 
 def sample_many(
@@ -453,11 +585,58 @@ def release_programs() -> None:
     jax.clear_caches()  # type: ignore[no-untyped-call]
 
 
-def sample(data: ModelData, settings: SamplerSettings, seed: int = 0) -> dict[str, np.ndarray]:
-    """Draw from the neoBAM posterior of one reach (output as :func:`sample_many`'s items)."""
-    run = _runner(data.logW.shape, settings)
+#: Convergence checks of a sampled reach: split R-hat at most this ...
+RHAT_MAX = 1.05
+#: ... and at least this many effective draws (of log r and of the reach's mean log Q).
+ESS_MIN = 100.0
+
+
+def convergence(draws: dict[str, np.ndarray], times: np.ndarray) -> tuple[float, float]:
+    """Worst split R-hat and smallest effective sample size of ``log r`` and the mean ``log Q``
+    over ``times`` (Gelman et al. 2013, Bayesian Data Analysis, 3rd ed., sections 11.4-11.5;
+    numpyro's estimators), from ``[chains, draws]`` arrays."""
+    mean_logq = draws["logQ"][..., times].mean(axis=-1)
+    rhat = max(float(split_gelman_rubin(draws["logr"])), float(split_gelman_rubin(mean_logq)))
+    ess = min(float(effective_sample_size(draws["logr"])), float(effective_sample_size(mean_logq)))
+    return rhat, ess
+
+
+def _run(data: ModelData, settings: SamplerSettings, seed: int, coords: str) -> dict[str, np.ndarray]:
+    run = _runner(data.logW.shape, settings, coords)
     values, div, steps = run(jax.random.PRNGKey(seed), data.as_args())
-    out = {k: np.asarray(v) for k, v in values.items() }
+    out = {k: np.asarray(v) for k, v in values.items()}
     out["diverging"] = np.asarray(div)
     out["num_steps"] = np.asarray(steps)
     return out
+
+
+def sample(data: ModelData, settings: SamplerSettings, seed: int = 0) -> dict[str, np.ndarray]:
+    """Draw from the neoBAM posterior of one reach (output as :func:`sample_many`'s items).
+
+    First in the pinned coordinates (:func:`pinned_model`); when those draws fail the convergence
+    checks (:func:`convergence`: R-hat above :data:`RHAT_MAX` or fewer than :data:`ESS_MIN`
+    effective draws), again in the centred ones (:func:`centred_model`), and the run that converged
+    better is kept.  Both sample the same posterior; which coordinates mix depends on how tightly
+    the widths pin the flow (see the module docstring).  The output also holds ``coords`` (0 pinned,
+    1 centred), ``rhat`` and ``ess`` of the kept run.
+    """
+    times = np.asarray(data.treal & data.wmask.any(axis=0))
+    best: tuple[float, float, int, dict[str, np.ndarray]] | None = None
+    for k, coords in enumerate(COORDS):
+        out = _run(data, settings, seed, coords)
+        rhat, ess = convergence(out, times)
+        if best is None or (rhat, -ess) < (best[0], -best[1]):
+            best = (rhat, ess, k, out)
+        if rhat <= RHAT_MAX and ess >= ESS_MIN:
+            break
+    assert best is not None
+    rhat, ess, k, out = best
+    out["coords"], out["rhat"], out["ess"] = np.asarray(k), np.asarray(rhat), np.asarray(ess)
+    return out
+
+
+#: The two coordinate systems of the same posterior, in the order :func:`sample` tries them.
+COORDS: dict[str, tuple[Callable[..., None], Callable[[ModelArgs], dict[str, jnp.ndarray]]]] = {
+    "pinned": (pinned_model, _init_pinned),
+    "centred": (centred_model, _init_centred),
+}

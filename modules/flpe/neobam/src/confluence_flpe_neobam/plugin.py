@@ -24,7 +24,7 @@ from confluence_core.volumes import volume_path
 from confluence_flpe.interface import AlgorithmBase, FlpeResult, Priors, ReachObs
 from confluence_flpe.output import set_valid, time_dim
 
-from .model import SamplerSettings, enable_compile_cache, sample_many
+from .model import ESS_MIN, RHAT_MAX, SamplerSettings, enable_compile_cache, sample_many
 from .priors import ReachInputs, build_inputs
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,13 @@ class NeoBAM(AlgorithmBase):
             log.warning("reach %s: %d divergent transitions", obs.reach_id, n_div)
         extra: dict[str, float | np.ndarray] = {k: v for k, v in s.items() if k not in ("q", "q_u")}
         extra["divergences"] = float(n_div)
+        if "rhat" in draws:
+            rhat, ess = float(draws["rhat"]), float(draws["ess"])
+            extra["rhat"], extra["ess"], extra["coords"] = rhat, ess, float(draws["coords"])
+            if rhat > RHAT_MAX or ess < ESS_MIN:
+                log.warning("reach %s: the sampler did not converge (split R-hat %.2f, %.0f effective draws; "
+                            "wanted <= %.2f and >= %.0f): read its discharge with care",
+                            obs.reach_id, rhat, ess, RHAT_MAX, ESS_MIN)
         params: dict[str, float | np.ndarray] = {p: float(np.mean(s[f"{p}_mean"])) for p in PARAM_GROUPS}
         return FlpeResult(reach_id=obs.reach_id, q=s["q"], q_u=s["q_u"], params=params, extra=extra)
 
