@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import pytest
 pyogrio = pytest.importorskip("pyogrio")
 
 from confluence_core import riversp  # noqa: E402
-from confluence_core.errors import InputError  # noqa: E402
+from confluence_core.errors import ConfluenceError, InputError  # noqa: E402
 from confluence_core.fill import INT_FILL  # noqa: E402
 
 REACH = "SWOT_L2_HR_RiverSP_Reach_1_51_NA_20100816T184024_20100816T184031_PGA2_03.zip"
@@ -160,6 +161,75 @@ def test_read_from_s3_with_ssm_credentials(sim: Path, monkeypatch: pytest.Monkey
         assert meta.n_records == 10 and data["reach_id"][0] == 74269900011
         with pytest.raises(InputError, match="cannot download"):
             riversp.read_granule(f"s3://pod/riversp/{NODE}", s3=client)
+
+
+def _put_creds(ssm: Any, key_id: str, expiration: str) -> None:
+    for key, value in (("accessKeyId", key_id), ("secretAccessKey", f"secret-{key_id}"),
+                       ("sessionToken", f"token-{key_id}"), ("expiration", expiration)):
+        ssm.put_parameter(Name=f"/test/creds/{key}", Value=value, Type="SecureString", Overwrite=True)
+
+
+@pytest.mark.slow  # importing moto alone takes seconds
+def test_s3_client_refreshes_on_expired_token_once(sim: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3 answers ExpiredToken to the first request: the client re-reads SSM (renewed meanwhile) and retries."""
+    moto = pytest.importorskip("moto")
+    import boto3
+    from botocore.stub import Stubber
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    monkeypatch.setenv("CONFLUENCE_CREDS_PREFIX", "/test/creds")
+    with moto.mock_aws():
+        ssm = boto3.client("ssm")
+        _put_creds(ssm, "first", "2999-01-01 00:00:00+00:00")
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="pod", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+        s3.upload_file(str(sim / REACH), "pod", f"riversp/{REACH}")
+        client = riversp.s3_client()
+        stale = Stubber(client._client)
+        stale.add_client_error("head_object", service_error_code="ExpiredToken", http_status_code=400,
+                               service_message="The provided token has expired.")
+        stale.activate()
+        _put_creds(ssm, "second", "2999-01-01 01:00:00+00:00")  # the renew Lambda ran
+        assert client.head_object(Bucket="pod", Key=f"riversp/{REACH}")["ContentLength"] > 0
+        stale.assert_no_pending_responses()
+        assert client._request_signer._credentials.access_key == "second"
+        data, _ = riversp.read_granule(f"s3://pod/riversp/{REACH}", ["reach_id"], s3=client)
+        assert data["reach_id"][0] == 74269900011
+
+        # not renewed: the error stands (one retry only when the credentials changed)
+        again = Stubber(client._client)
+        again.add_client_error("get_object", service_error_code="ExpiredToken", http_status_code=400)
+        again.activate()
+        with pytest.raises(Exception, match="ExpiredToken"):
+            client.get_object(Bucket="pod", Key=f"riversp/{REACH}")
+
+
+@pytest.mark.slow
+def test_s3_client_refreshes_when_expiration_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    moto = pytest.importorskip("moto")
+    import datetime as dt
+
+    import boto3
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    monkeypatch.setenv("CONFLUENCE_CREDS_PREFIX", "/test/creds")
+    clock = [dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)]
+    with moto.mock_aws():
+        ssm = boto3.client("ssm")
+        boto3.client("s3").create_bucket(Bucket="pod", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+        _put_creds(ssm, "first", "2030-01-01 13:00:00")  # naive: UTC
+        client = riversp.s3_client()
+        client._now = lambda: clock[0]
+        _put_creds(ssm, "second", "2030-01-01 14:00:00+00:00")
+        client.list_objects_v2(Bucket="pod")
+        assert client._request_signer._credentials.access_key == "first"  # 1 h left: kept
+        clock[0] = dt.datetime(2030, 1, 1, 12, 56, tzinfo=dt.UTC)  # within the margin: read again
+        client.list_objects_v2(Bucket="pod")
+        assert client._request_signer._credentials.access_key == "second"
+        assert client.expiration == dt.datetime(2030, 1, 1, 14, 0, tzinfo=dt.UTC)
+        clock[0] = dt.datetime(2030, 1, 1, 15, 0, tzinfo=dt.UTC)  # expired and not renewed: one clear error
+        with pytest.raises(ConfluenceError, match=r"expired at 2030-01-01 14:00:00\+00:00 and were not renewed"):
+            client.list_objects_v2(Bucket="pod")
 
 
 def without_member(src: Path, dest_dir: Path, ext: str) -> Path:

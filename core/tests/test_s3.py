@@ -34,6 +34,14 @@ def test_urls_and_keys() -> None:
     assert s3.url("b", "k/x") == "s3://b/k/x" and s3.url("b") == "s3://b"
 
 
+def test_bucket_named_bare_or_as_a_url() -> None:
+    assert s3.parse_location("my-results") == ("my-results", "")
+    assert s3.parse_location(" s3://my-results/a/b ") == ("my-results", "a/b")
+    for bad in ("My_Results", "b/a", "ab", "http://b/a"):
+        with pytest.raises(ConfluenceError, match="not an S3 bucket name or s3://bucket/prefix URL"):
+            s3.parse_location(bad)
+
+
 def test_exists_and_check_destination(client: Any) -> None:
     assert not s3.exists(client, BUCKET, "p/x.nc")
     s3.check_destination(client, BUCKET, "p/x.nc", "a thing")

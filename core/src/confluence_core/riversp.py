@@ -37,11 +37,13 @@ this pass does not understand is read whole and the rows selected afterwards.
 
 Granules on S3 (``s3://bucket/key``) are fetched with boto3 (an optional
 dependency) using the temporary credentials the renew Lambda stores in SSM
-(:func:`s3_client`).
+(:func:`s3_client`), read again when their ``expiration`` passes or S3 answers
+``ExpiredToken`` (:class:`RefreshingS3Client`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import re
@@ -434,34 +436,130 @@ def split_ids(values: np.ndarray, width: int = 4) -> np.ndarray:
 # --------------------------------------------------------------------------- S3
 
 
-def s3_client(prefix: str | None = None) -> Any:
-    """Return a boto3 S3 client with the renew Lambda's credentials, else the default chain.
+#: Read the credentials again this long before their ``expiration`` (a download must not outlive them).
+REFRESH_MARGIN = dt.timedelta(minutes=5)
+#: S3 error codes of expired credentials (a HEAD request has no body: its code is the HTTP status).
+EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired", "RequestExpired"})
+HEAD_CODES = frozenset({"400", "403"})
 
-    The renew Lambda stores PO.DAAC's temporary credentials as SSM parameters
-    ``{prefix}/accessKeyId``, ``secretAccessKey``, ``sessionToken`` and ``expiration``
-    (``prefix`` from ``$CONFLUENCE_CREDS_PREFIX``, default ``/confluence/creds``).
-    """
+
+def parse_expiration(text: str | None) -> dt.datetime | None:
+    """``expiration`` as PO.DAAC sends it (``2024-05-01 13:00:00+00:00``; naive means UTC); None when unreadable."""
+    if not text:
+        return None
     try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        log.warning("unreadable credential expiration %r: refreshed only when S3 answers ExpiredToken", text)
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+class RefreshingS3Client:
+    """An S3 client on PO.DAAC's temporary credentials that reads them from SSM again when they expire.
+
+    The renew Lambda replaces the four SSM parameters every 50 minutes and the credentials last an
+    hour, so a job longer than that must re-read them (renew/README.md, the parameter contract).
+    Before every call, when ``expiration`` is less than :data:`REFRESH_MARGIN` away, the parameters
+    are read again; and when S3 answers ``ExpiredToken`` (or a bare 400/403 to a HEAD request) the
+    parameters are read again and the call is repeated once, if they changed.  Every other attribute
+    is the underlying boto3 client's.
+    """
+
+    def __init__(self, prefix: str, values: dict[str, str], now: Any = None) -> None:
+        self._prefix = prefix
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        self._use(values)
+
+    def _use(self, values: dict[str, str]) -> None:
         import boto3
-        from botocore.exceptions import BotoCoreError, ClientError
-    except ImportError:
-        raise ConfluenceError("reading s3:// granules needs boto3 (pip install boto3)") from None
-    prefix = (prefix or os.environ.get(CREDS_PREFIX_ENV) or DEFAULT_CREDS_PREFIX).rstrip("/")
+
+        self._key_id = values["accessKeyId"]
+        self.expiration = parse_expiration(values.get("expiration"))
+        self._client = boto3.client(
+            "s3", aws_access_key_id=values["accessKeyId"], aws_secret_access_key=values["secretAccessKey"],
+            aws_session_token=values["sessionToken"],
+        )
+        log.info("S3 credentials from SSM %s (expiration %s)", self._prefix, values.get("expiration", "?"))
+
+    def refresh(self, why: str) -> bool:
+        """Read the SSM parameters again; True when they hold other credentials than the ones in use.
+
+        Raises
+        ------
+        ConfluenceError
+            The parameters are gone, or they have expired and were not renewed.
+        """
+        log.info("%s: reading the S3 credentials from SSM %s again", why, self._prefix)
+        values = _ssm_values(self._prefix)
+        if not all(k in values for k in CREDS_KEYS[:3]):
+            raise ConfluenceError(f"the S3 credentials in SSM {self._prefix} are gone ({why}); is the renew "
+                                  "schedule enabled? (confluence renew status)")
+        changed = values["accessKeyId"] != self._key_id
+        self._use(values)
+        if self.expiration is not None and self._now() >= self.expiration:
+            raise ConfluenceError(f"the S3 credentials in SSM {self._prefix} expired at {self.expiration} and were "
+                                  "not renewed; is the renew schedule enabled? (confluence renew status)")
+        return changed
+
+    def _check_expiry(self) -> None:
+        if self.expiration is not None and self._now() >= self.expiration - REFRESH_MARGIN:
+            self.refresh(f"the credentials expire at {self.expiration}")
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if name.startswith("_") or not callable(attr) or name in ("get_paginator", "can_paginate", "close"):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            from botocore.exceptions import ClientError
+
+            self._check_expiry()
+            try:
+                return getattr(self._client, name)(*args, **kwargs)
+            except ClientError as exc:
+                code = str(exc.response.get("Error", {}).get("Code", ""))
+                if code not in EXPIRED_CODES | HEAD_CODES or not self.refresh(f"S3 answered {code} to {name}"):
+                    raise
+            return getattr(self._client, name)(*args, **kwargs)
+
+        return call
+
+
+def _ssm_values(prefix: str) -> dict[str, str]:
+    """The credential parameters under ``prefix`` that exist (name -> value); {} when SSM cannot be read."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
     names = [f"{prefix}/{k}" for k in CREDS_KEYS]
     try:
         got = boto3.client("ssm").get_parameters(Names=names, WithDecryption=True)
-        values = {p["Name"].rsplit("/", 1)[-1]: p["Value"] for p in got.get("Parameters", [])}
     except (BotoCoreError, ClientError) as exc:
-        log.info("no S3 credentials in SSM under %s (%s): using the default credential chain", prefix, exc)
-        values = {}
+        log.info("no S3 credentials in SSM under %s (%s)", prefix, exc)
+        return {}
+    return {p["Name"].rsplit("/", 1)[-1]: p["Value"] for p in got.get("Parameters", [])}
+
+
+def s3_client(prefix: str | None = None) -> Any:
+    """Return an S3 client with the renew Lambda's credentials (refreshed as they expire), else the default chain.
+
+    The renew Lambda stores PO.DAAC's temporary credentials as SSM parameters
+    ``{prefix}/accessKeyId``, ``secretAccessKey``, ``sessionToken`` and ``expiration``
+    (``prefix`` from ``$CONFLUENCE_CREDS_PREFIX``, default ``/confluence/creds``); the client
+    reads them again when they expire (:class:`RefreshingS3Client`).
+    """
+    try:
+        import boto3
+    except ImportError:
+        raise ConfluenceError("reading s3:// granules needs boto3 (pip install boto3)") from None
+    prefix = (prefix or os.environ.get(CREDS_PREFIX_ENV) or DEFAULT_CREDS_PREFIX).rstrip("/")
+    values = _ssm_values(prefix)
     if all(k in values for k in CREDS_KEYS[:3]):
-        log.info("S3 credentials from SSM %s (expiration %s)", prefix, values.get("expiration", "?"))
-        return boto3.client(
-            "s3", aws_access_key_id=values["accessKeyId"],
-            aws_secret_access_key=values["secretAccessKey"], aws_session_token=values["sessionToken"],
-        )
+        return RefreshingS3Client(prefix, values)
     if values:
         log.warning("incomplete S3 credentials in SSM under %s: using the default credential chain", prefix)
+    else:
+        log.info("using the default credential chain for S3")
     return boto3.client("s3")
 
 

@@ -52,6 +52,26 @@ def parse_url(url: str) -> tuple[str, str]:
     return m["bucket"], m["key"] or ""
 
 
+def parse_location(text: str) -> tuple[str, str]:
+    """A bucket named either way: ``my-bucket`` or ``s3://my-bucket/some/prefix`` -> (bucket, prefix).
+
+    The deployment file names buckets bare (``results_bucket = "my-results"``, with the prefix in its own
+    key); a module option may also be given a whole URL.  A bare name must be a valid bucket name.
+
+    Raises
+    ------
+    ConfluenceError
+        When ``text`` is neither a bucket name nor an ``s3://bucket[/prefix]`` URL.
+    """
+    text = text.strip()
+    if text.startswith("s3://"):
+        return parse_url(text)
+    m = URL_RE.match(f"s3://{text}")
+    if not m or m["key"] is not None:
+        raise ConfluenceError(f"not an S3 bucket name or s3://bucket/prefix URL: {text!r}")
+    return m["bucket"], ""
+
+
 def url(bucket: str, key: str = "") -> str:
     """``s3://bucket/key`` (``s3://bucket`` for no key)."""
     return f"s3://{bucket}/{key}" if key else f"s3://{bucket}"

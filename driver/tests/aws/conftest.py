@@ -89,8 +89,11 @@ def moto_simple() -> Iterator[dict[str, Any]]:
 
 
 def write_config(path: Path, host_root: Path | None = None, *, efs: bool = False, drop: str = "",
-                 extra: str = "", poll: float = 0.05) -> Path:
-    """A deployment file: host volumes under ``host_root`` (moto) or EFS access points; ``drop`` a key."""
+                 extra: str = "", poll: float = 0.05, batch: str = "", reference: str = "") -> Path:
+    """A deployment file: host volumes under ``host_root`` (moto) or EFS access points; ``drop`` a key.
+
+    ``batch``: more lines of [batch]; ``reference``: images.reference (default: the file's default).
+    """
     lines = {
         "aws.region": f'region = "{REGION}"',
         "aws.account": f'account = "{ACCOUNT}"',
@@ -110,9 +113,11 @@ def write_config(path: Path, host_root: Path | None = None, *, efs: bool = False
 poll_seconds = {poll}
 queue_wait_seconds = 120
 retry_attempts = 2
+{batch}
 
 [images]
 version = "0.1.0"
+{f'reference = "{reference}"' if reference else ""}
 
 [s3]
 {section("s3")}

@@ -90,3 +90,18 @@ def test_renew_without_the_package_is_one_message(monkeypatch: pytest.MonkeyPatc
     result = CliRunner().invoke(main, ["renew", "status"])
     assert result.exit_code == 1
     assert result.output.strip().startswith("error: `confluence renew` needs the package confluence-renew")
+
+
+def test_the_deadline_grows_with_the_array_size(tmp_path: Path):
+    """1000 children of 2 vCPUs on 256 vCPUs run 128 at a time: 8 waves of (timeout x attempts)."""
+    config = load_config(write_config(tmp_path / "d.toml", efs=True, batch="max_vcpus = 256"))
+    run = BatchRun(wf.load(), Aws(config), RecordStore(tmp_path / "records"), DirLists(tmp_path))
+    step = wf.load().step("input")  # medium: 2 vCPUs, 7200 s
+    run.record = {"run_id": "r1", "steps": {"input": {"size": 4}}}
+    assert run.step_timeout(step) == 7200 * 2 + 120
+    run.record["steps"]["input"]["size"] = 1000
+    assert run.step_timeout(step) == 8 * 7200 * 2 + 120
+    run.record["steps"]["input"]["size"] = 1024
+    assert run.step_timeout(step) == 8 * 7200 * 2 + 120
+    run.record["steps"]["input"]["size"] = 1025
+    assert run.step_timeout(step) == 9 * 7200 * 2 + 120

@@ -30,7 +30,7 @@ def deployed(tmp_path: Path, moto_simple: dict[str, Any]) -> dict[str, Any]:
     root = tmp_path / "volumes"
     for sub in VOLUMES:
         (root / sub).mkdir(parents=True, exist_ok=True)
-    config = write_config(tmp_path / "deploy.toml", root)
+    config = write_config(tmp_path / "deploy.toml", root, reference="digest")
     seed_ecr(moto_simple["ecr"], ["datagen", "combine_data", "prediagnostics", "flpe-momma", "validation"])
     result = CliRunner().invoke(main, ["deploy", "--config", str(config), "--workflow", str(WORKFLOW), "--skip-push"])
     assert result.exit_code == 0, result.output
@@ -203,3 +203,89 @@ def test_grouped_step_submits_entries_over_group_children(tmp_path: Path, moto_s
     assert [(j["offset"], j["size"]) for j in steps["per_reach"]["jobs"]] == [(0, 25)]
     assert [(j["offset"], j["size"]) for j in steps["per_reach_again"]["jobs"]] == [(0, 9)]
     assert steps["per_reach_again"]["depends"] == "after"
+
+
+def test_flpe_algorithms_are_submitted_side_by_side(tmp_path: Path, moto_simple: dict[str, Any]):
+    """The packaged table: every FLPE algorithm depends on the step before FLPE only, consensus on all of them."""
+    flow = wf.load()
+    root = tmp_path / "volumes"
+    for sub in VOLUMES:
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    ids = [71000000001 + 10 * i for i in range(3)]
+    (root / "input" / "reaches.json").write_text(json.dumps([{"reach_id": r} for r in ids]))
+    for name in ("metrosets.json", "hivdisets.json", "sicsets.json"):
+        (root / "input" / name).write_text(json.dumps([[{"reach_id": r} for r in ids]]))
+    config = write_config(tmp_path / "deploy.toml", root, reference="digest")
+    seed_ecr(moto_simple["ecr"], list(dict.fromkeys(s.image for s in flow.steps if s.ready)))
+    assert CliRunner().invoke(main, ["deploy", "--config", str(config), "--skip-push"]).exit_code == 0
+    result = CliRunner().invoke(main, ["run", "--batch", "--config", str(config), "--records",
+                                       str(tmp_path / "records"), "--from", "priors", "--until",
+                                       "postdiagnostics_flpe"])
+    assert result.exit_code == 0, result.output
+    (path,) = (tmp_path / "records").glob("*.json")
+    steps = json.loads(path.read_text())["steps"]
+    ids_of = {name: [j["job_id"] for j in entry["jobs"]] for name, entry in steps.items()}
+    jobs = {j["jobId"]: j for j in moto_simple["batch"].describe_jobs(
+        jobs=[i for v in ids_of.values() for i in v])["jobs"]}
+
+    def depends(step: str) -> set[str]:
+        return {d["jobId"] for i in ids_of[step] for d in jobs[i]["dependsOn"]}
+
+    algorithms = [s.name for s in flow.steps if s.ready and s.flpe is not None and s.flpe.role == "algorithm"]
+    assert len(algorithms) >= 2
+    for name in algorithms:
+        assert depends(name) == set(ids_of["priors"]), name
+        assert steps[name]["after"] == ["priors"]
+    assert depends("consensus") == {i for name in algorithms for i in ids_of[name]}
+    assert steps["consensus"]["after"] == algorithms
+    assert depends("postdiagnostics_flpe") == set(ids_of["consensus"])
+
+
+def test_a_failure_between_submissions_marks_the_run_failed(deployed: dict[str, Any]):
+    """Phase 1 succeeds, then the driver cannot size phase 2 (no reaches.json): the record says FAILED, why."""
+    result = run(deployed)
+    assert result.exit_code == 1
+    rec = record(deployed)
+    assert rec["state"] == "FAILED"
+    assert rec["reason"].startswith("the driver failed outside a step: ")
+    assert "reaches.json" in rec["reason"]
+    assert rec["steps"]["make"]["state"] == "SUCCEEDED"
+    body = deployed["s3"].get_object(Bucket="confluence-runs", Key=f"runs/{rec['run_id']}.json")["Body"].read()
+    assert json.loads(body)["state"] == "FAILED"
+
+
+def test_an_unexpected_error_marks_the_run_failed(deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
+    from confluence_driver.aws.submit import BatchRun
+
+    reaches(deployed["root"], 3)
+    original = BatchRun.submit
+
+    def submit(self: BatchRun, step: Any, previous: Any, phase: int) -> None:
+        if step.name == "per_reach_again":
+            raise RuntimeError("boom")
+        original(self, step, previous, phase)
+
+    monkeypatch.setattr(BatchRun, "submit", submit)
+    result = run(deployed)
+    assert result.exit_code != 0
+    rec = record(deployed)
+    assert rec["state"] == "FAILED" and rec["reason"] == "the driver failed outside a step: RuntimeError('boom')"
+
+
+def test_definitions_name_images_by_digest(deployed: dict[str, Any]):
+    batch = deployed["batch"]
+    (latest,) = [d for d in batch.describe_job_definitions(jobDefinitionName="confluence-datagen",
+                                                           status="ACTIVE")["jobDefinitions"]]
+    digest = deployed["ecr"].describe_images(repositoryName="confluence/datagen",
+                                             imageIds=[{"imageTag": "0.1.0"}])["imageDetails"][0]["imageDigest"]
+    assert latest["containerProperties"]["image"].endswith(f"/confluence/datagen@{digest}")
+    # the tag now names another image (a mutable tag moved): the run refuses the stale definition
+    deployed["ecr"].batch_delete_image(repositoryName="confluence/datagen", imageIds=[{"imageTag": "0.1.0"}])
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"digest": "sha256:" + "1" * 64, "size": 2,
+                           "mediaType": "application/vnd.docker.container.image.v1+json"}, "layers": []}
+    deployed["ecr"].put_image(repositoryName="confluence/datagen", imageManifest=json.dumps(manifest),
+                              imageTag="0.1.0", imageDigest="sha256:" + "1" * 64)
+    result = run(deployed)
+    assert result.exit_code == 1
+    assert "Batch job definition confluence-datagen runs " in result.output and "run confluence deploy" in result.output

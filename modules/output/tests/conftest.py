@@ -21,5 +21,6 @@ def run(mnt: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The run folder, built; returns the results path the CLI should write."""
     monkeypatch.setenv("CONFLUENCE_RUN_ID", "run-test-1")
     monkeypatch.delenv("CONFLUENCE_RESULTS_BUCKET", raising=False)
+    monkeypatch.delenv("CONFLUENCE_RESULTS_PREFIX", raising=False)
     monkeypatch.delenv("CONFLUENCE_SWORD_VERSION", raising=False)
     return build_run(mnt, shared_data)

@@ -81,4 +81,18 @@ def test_bucket_needs_a_run_id(run: Path, monkeypatch: pytest.MonkeyPatch) -> No
     res = invoke("--bucket", f"s3://{BUCKET}")
     assert res.exit_code == 1 and "needs a run id" in res.stderr
     res = invoke("--bucket", "http://not-s3", "--run-id", "r")
-    assert res.exit_code == 1 and "not an S3 URL" in res.stderr
+    assert res.exit_code == 1 and "not an S3 bucket name or s3://bucket/prefix URL" in res.stderr
+
+
+def test_bare_bucket_name_and_prefix_as_the_deployment_file_passes_them(client: Any, run: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/aws.md: ``results_bucket = "name"`` and ``results_prefix`` reach the job as two variables."""
+    monkeypatch.setenv("CONFLUENCE_RESULTS_BUCKET", BUCKET)
+    monkeypatch.setenv("CONFLUENCE_RESULTS_PREFIX", "results")
+    res = invoke()
+    assert res.exit_code == 0, res.output
+    assert keys(client) == [f"results/run-test-1/{RESULTS}"]
+    # a URL's own prefix comes first, then the prefix
+    res = invoke("--bucket", f"s3://{BUCKET}/top", "--run-id", "run-test-2")
+    assert res.exit_code == 0, res.output
+    assert f"top/results/run-test-2/{RESULTS}" in keys(client)

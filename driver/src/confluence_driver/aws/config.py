@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from confluence_core import s3
 from confluence_core.config import read_table
 from confluence_core.errors import ConfluenceError
 from confluence_core.volumes import VOLUMES
@@ -28,9 +29,9 @@ SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN", "ACCESS_KEY", "CREDENTIAL")
 #: section -> allowed keys (a typo is an error, not a silently ignored setting).
 _KEYS: dict[str, tuple[str, ...]] = {
     "aws": ("region", "account", "endpoint_url"),
-    "batch": ("job_queue", "name_prefix", "job_role_arn", "execution_role_arn", "retry_attempts", "log_group",
-              "poll_seconds", "queue_wait_seconds", "platform"),
-    "images": ("registry", "repository_prefix", "version"),
+    "batch": ("job_queue", "name_prefix", "job_role_arn", "job_roles", "execution_role_arn", "retry_attempts",
+              "log_group", "poll_seconds", "queue_wait_seconds", "platform", "max_vcpus"),
+    "images": ("registry", "repository_prefix", "version", "reference"),
     "efs": ("file_system_id", "access_points", "transit_encryption"),
     "host_volumes": ("root", "paths"),
     "s3": ("runs_bucket", "runs_prefix", "sos_bucket", "sos_prefix", "results_bucket", "results_prefix"),
@@ -74,15 +75,18 @@ class AwsConfig:
     account: str = ""
     endpoint_url: str = ""
     name_prefix: str = "confluence"
-    job_role_arn: str = ""
+    job_role_arn: str = ""  # one role for every image (older files; deploy warns): see job_roles
+    job_roles: dict[str, str] = field(default_factory=dict)  # image class (aws.iam) -> job role ARN
     execution_role_arn: str = ""
     retry_attempts: int = 3
     log_group: str = "/aws/batch/job"
     poll_seconds: float = 30.0
     queue_wait_seconds: float = 6 * 3600.0
+    max_vcpus: int = 256  # vCPUs the compute environment runs at once (its maxvCpus): sizes step deadlines
     platform: str = "EC2"
     repository_prefix: str = "confluence/"
     version: str = __version__
+    reference: str = "digest"  # job definitions name images by digest; "tag" only on one Docker host (tests)
     file_system_id: str = ""
     transit_encryption: bool = True
     volumes: dict[str, VolumeSource] = field(default_factory=dict)
@@ -103,9 +107,34 @@ class AwsConfig:
         """ECR repository of a workflow image, e.g. ``confluence/input``."""
         return f"{self.repository_prefix}{image}"
 
-    def image_uri(self, image: str) -> str:
-        """Full image reference a job definition names."""
+    def image_uri(self, image: str, digest: str = "") -> str:
+        """Full image reference a job definition names: ``registry/repo@sha256:...`` given the digest
+        (``images.reference = "digest"``), else ``registry/repo:version``."""
+        if digest and self.reference == "digest":
+            return f"{self.registry}/{self.repository(image)}@{digest}"
         return f"{self.registry}/{self.repository(image)}:{self.version}"
+
+    def job_role(self, cls: str, where: str) -> str:
+        """The job role ARN of image class ``cls`` (:mod:`.iam`); ``""`` when no role is configured.
+
+        With ``[batch.job_roles]`` every class in use must be listed (``where`` names the image);
+        with only ``batch.job_role_arn`` (older files) every class gets that one role.
+        """
+        if self.job_roles:
+            if cls not in self.job_roles:
+                raise ConfluenceError(f"missing configuration value batch.job_roles.{cls} (the job role of {where})",
+                                      self.path)
+            return self.job_roles[cls]
+        return self.job_role_arn
+
+    @property
+    def single_role_warning(self) -> str:
+        """Why one shared job role is unsafe, when the file gives only ``batch.job_role_arn``."""
+        if self.job_role_arn and not self.job_roles:
+            return (f"{self.path}: batch.job_role_arn gives every image the same job role (output could read "
+                    "PO.DAAC's credentials, any step could touch the renew rule); give one role per image "
+                    "class in [batch.job_roles] (docs/aws.md)")
+        return ""
 
     def volume(self, name: str, where: str) -> VolumeSource | None:
         """The source of volume ``name``; None for an optional volume that is not configured.
@@ -164,6 +193,14 @@ def load_config(path: str | Path) -> AwsConfig:
             raise ConfluenceError("missing configuration value images.registry (or aws.account to derive it)", where)
         registry = f"{account}.dkr.ecr.{region}.amazonaws.com"
     volumes, fs_id, host_root = _volumes(data, where)
+    sos_bucket, sos_prefix = _bucket(get("s3", "sos_bucket", ""), get("s3", "sos_prefix", ""), "s3.sos_bucket",
+                                     where)
+    results_bucket, results_prefix = _bucket(get("s3", "results_bucket", ""), get("s3", "results_prefix", ""),
+                                             "s3.results_bucket", where)
+    job_roles = _roles(get("batch", "job_roles", {}), where)
+    if job_roles and get("batch", "job_role_arn", ""):
+        raise ConfluenceError("give either batch.job_role_arn (one role for every image) or [batch.job_roles] "
+                              "(one per image class), not both", where)
     config = AwsConfig(
         path=where,
         region=region,
@@ -172,6 +209,7 @@ def load_config(path: str | Path) -> AwsConfig:
         job_queue=_text(get("batch", "job_queue", required=True), "batch.job_queue", where),
         name_prefix=_name(get("batch", "name_prefix", "confluence"), "batch.name_prefix", where),
         job_role_arn=_text(get("batch", "job_role_arn", ""), "batch.job_role_arn", where),
+        job_roles=job_roles,
         execution_role_arn=_text(get("batch", "execution_role_arn", ""), "batch.execution_role_arn", where),
         retry_attempts=_number(get("batch", "retry_attempts", 3), "batch.retry_attempts", where, int, 1, 10),
         log_group=_text(get("batch", "log_group", "/aws/batch/job"), "batch.log_group", where),
@@ -179,19 +217,23 @@ def load_config(path: str | Path) -> AwsConfig:
         queue_wait_seconds=_number(get("batch", "queue_wait_seconds", 21600), "batch.queue_wait_seconds", where,
                                    float, 0, 7 * 86400),
         platform=_choice(get("batch", "platform", "EC2"), "batch.platform", where, ("EC2", "FARGATE")),
+        max_vcpus=_number(get("batch", "max_vcpus", 256), "batch.max_vcpus", where, int, 1, 10**6),
         registry=_text(registry, "images.registry", where).rstrip("/"),
         repository_prefix=_text(get("images", "repository_prefix", "confluence/"), "images.repository_prefix", where),
         version=_text(get("images", "version", __version__), "images.version", where),
+        # one Docker host ([host_volumes]) runs the images it built, which have no registry digest
+        reference=_choice(get("images", "reference", "tag" if host_root else "digest"), "images.reference", where,
+                          ("digest", "tag")),
         file_system_id=fs_id,
         transit_encryption=bool(get("efs", "transit_encryption", True)),
         volumes=volumes,
         host_root=host_root,
         runs_bucket=_text(get("s3", "runs_bucket", required=True), "s3.runs_bucket", where),
         runs_prefix=_text(get("s3", "runs_prefix", "confluence/runs"), "s3.runs_prefix", where).strip("/"),
-        sos_bucket=_text(get("s3", "sos_bucket", ""), "s3.sos_bucket", where),
-        sos_prefix=_text(get("s3", "sos_prefix", ""), "s3.sos_prefix", where),
-        results_bucket=_text(get("s3", "results_bucket", ""), "s3.results_bucket", where),
-        results_prefix=_text(get("s3", "results_prefix", ""), "s3.results_prefix", where),
+        sos_bucket=sos_bucket,
+        sos_prefix=sos_prefix,
+        results_bucket=results_bucket,
+        results_prefix=results_prefix,
         resources=_resources(data.get("resources", {}), where),
         environment=_environment(data.get("environment", {}), where),
     )
@@ -199,13 +241,48 @@ def load_config(path: str | Path) -> AwsConfig:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    return read_table(path)
+    table: dict[str, Any] = read_table(path)
+    return table
 
 
 def _text(value: Any, key: str, where: str) -> str:
     if not isinstance(value, str):
         raise ConfluenceError(f"{key} must be text, not {type(value).__name__}", where)
     return value.strip()
+
+
+def _bucket(bucket: Any, prefix: Any, key: str, where: str) -> tuple[str, str]:
+    """A bucket given bare (``my-results``) or as ``s3://my-results/top``, and its prefix key: (bucket, prefix).
+
+    A URL's own prefix comes before the prefix key's (``s3://b/top`` + ``results`` -> ``top/results``).
+    """
+    text = _text(bucket, key, where)
+    extra = _text(prefix, key.replace("_bucket", "_prefix"), where).strip("/")
+    if not text:
+        return "", extra
+    try:
+        name, url_prefix = s3.parse_location(text)
+    except ConfluenceError as exc:
+        raise ConfluenceError(f"{key}: {exc}", where) from None
+    return name, s3.join_key(url_prefix, extra)
+
+
+def _roles(table: Any, where: str) -> dict[str, str]:
+    """``[batch.job_roles]``: image class -> role ARN (classes of :mod:`.iam`)."""
+    from .iam import CLASSES
+
+    if not isinstance(table, Mapping):
+        raise ConfluenceError("batch.job_roles must be a table: image class = role ARN", where)
+    out = {}
+    for cls, arn in table.items():
+        if cls not in CLASSES:
+            raise ConfluenceError(f"batch.job_roles.{cls}: no such image class (classes: {', '.join(CLASSES)})",
+                                  where)
+        arn = _text(arn, f"batch.job_roles.{cls}", where)
+        if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/.+", arn):
+            raise ConfluenceError(f"batch.job_roles.{cls} {arn!r} is not an IAM role ARN", where)
+        out[cls] = arn
+    return out
 
 
 def _name(value: Any, key: str, where: str) -> str:

@@ -10,6 +10,14 @@ own command.
 
 Registering is idempotent: a new revision only when the properties differ from
 the latest ACTIVE revision.  Pushing is a separate action (``--skip-push``).
+
+Images are named by digest (``registry/confluence/input@sha256:...``, what ECR
+holds under the tag ``images.version`` after the push): a job runs the bytes that
+were deployed, even if someone pushes the tag again.  ECR repositories are
+created with immutable tags, so a tag cannot move either; pushing a tag ECR holds
+with another digest is an error (bump ``images.version``).
+
+Each job definition gets the job role of its image's class (:mod:`.iam`).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from confluence_core.workflow import Resource, Step, Workflow
 
 from ..runner import image_tag
 from .config import Aws, AwsConfig, aws_errors
+from .iam import image_class
 
 #: Retry only what another host may fix; a module's own failure (exit 1) is final.
 RETRY_ON = ({"onStatusReason": "Host EC2*", "action": "RETRY"},
@@ -76,8 +85,12 @@ def batch_steps(flow: Workflow, steps: Sequence[Step] | None = None) -> list[Ste
     return [s for s in (flow.steps if steps is None else steps) if s.ready]
 
 
-def plan_definitions(flow: Workflow, config: AwsConfig, steps: Sequence[Step] | None = None) -> list[JobDefinitionPlan]:
-    """One job definition per image of the ready steps, in workflow order."""
+def plan_definitions(flow: Workflow, config: AwsConfig, steps: Sequence[Step] | None = None,
+                     digests: dict[str, str] | None = None) -> list[JobDefinitionPlan]:
+    """One job definition per image of the ready steps, in workflow order.
+
+    ``digests`` (image -> ``sha256:...``, from ECR) makes each definition name its image by digest.
+    """
     by_image: dict[str, list[Step]] = {}
     for step in batch_steps(flow, steps):
         by_image.setdefault(step.image, []).append(step)
@@ -85,10 +98,10 @@ def plan_definitions(flow: Workflow, config: AwsConfig, steps: Sequence[Step] | 
     if unknown:
         raise ConfluenceError(f"resources.{unknown[0]}: no such resource class in the workflow table "
                               f"(classes: {', '.join(flow.resources)})", config.path)
-    return [_plan(image, group, flow, config) for image, group in by_image.items()]
+    return [_plan(image, group, flow, config, (digests or {}).get(image, "")) for image, group in by_image.items()]
 
 
-def _plan(image: str, steps: list[Step], flow: Workflow, config: AwsConfig) -> JobDefinitionPlan:
+def _plan(image: str, steps: list[Step], flow: Workflow, config: AwsConfig, digest: str = "") -> JobDefinitionPlan:
     classes = [resource(flow, config, s.resources) for s in steps]
     mounts: dict[str, bool] = {}
     for step in steps:
@@ -102,7 +115,7 @@ def _plan(image: str, steps: list[Step], flow: Workflow, config: AwsConfig) -> J
         volumes.append(source.batch_volume(config.file_system_id, config.transit_encryption))
         points.append({"sourceVolume": volume, "containerPath": container_path(volume), "readOnly": mounts[volume]})
     container: dict[str, Any] = {
-        "image": config.image_uri(image),
+        "image": config.image_uri(image, digest),
         "command": list(steps[0].command),
         "resourceRequirements": [
             {"type": "VCPU", "value": str(max(c.vcpus for c in classes))},
@@ -112,8 +125,9 @@ def _plan(image: str, steps: list[Step], flow: Workflow, config: AwsConfig) -> J
         "mountPoints": points,
         "environment": [{"name": k, "value": v} for k, v in sorted(config.job_environment().items())],
     }
-    if config.job_role_arn:
-        container["jobRoleArn"] = config.job_role_arn
+    role = config.job_role(image_class(image), f"image {image}")
+    if role:
+        container["jobRoleArn"] = role
     if config.execution_role_arn:
         container["executionRoleArn"] = config.execution_role_arn
     properties = {
@@ -186,26 +200,42 @@ def push_plan(config: AwsConfig, images: Sequence[str]) -> list[PushItem]:
     ]
 
 
-def missing_in_ecr(aws: Aws, items: Sequence[PushItem]) -> list[str]:
-    """``repository:tag`` of every image that ECR does not hold (with why)."""
+def ecr_digest(aws: Aws, item: PushItem) -> tuple[str, str]:
+    """(digest ECR holds under the item's tag, ``""``), or (``""``, why it holds none)."""
     from botocore.exceptions import ClientError
 
-    ecr, missing = aws.client("ecr"), []
+    with aws_errors(f"cannot read ECR repository {item.repository}"):
+        try:
+            found = aws.client("ecr").describe_images(repositoryName=item.repository,
+                                                      imageIds=[{"imageTag": item.tag}])
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "RepositoryNotFoundException":
+                return "", f"{item.repository}:{item.tag} (no repository {item.repository})"
+            if code == "ImageNotFoundException":
+                return "", f"{item.repository}:{item.tag}"
+            raise
+    details = found.get("imageDetails") or []
+    if not details:
+        return "", f"{item.repository}:{item.tag}"
+    return str(details[0]["imageDigest"]), ""
+
+
+def image_digests(aws: Aws, items: Sequence[PushItem]) -> tuple[dict[str, str], list[str]]:
+    """(image -> digest of every image ECR holds, ``repository:tag`` of every one it does not (with why))."""
+    digests, missing = {}, []
     for item in items:
-        with aws_errors(f"cannot read ECR repository {item.repository}"):
-            try:
-                found = ecr.describe_images(repositoryName=item.repository, imageIds=[{"imageTag": item.tag}])
-                if not found.get("imageDetails"):
-                    missing.append(f"{item.repository}:{item.tag}")
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "")
-                if code == "RepositoryNotFoundException":
-                    missing.append(f"{item.repository}:{item.tag} (no repository {item.repository})")
-                elif code == "ImageNotFoundException":
-                    missing.append(f"{item.repository}:{item.tag}")
-                else:
-                    raise
-    return missing
+        digest, why = ecr_digest(aws, item)
+        if digest:
+            digests[item.image] = digest
+        else:
+            missing.append(why)
+    return digests, missing
+
+
+def missing_in_ecr(aws: Aws, items: Sequence[PushItem]) -> list[str]:
+    """``repository:tag`` of every image that ECR does not hold (with why)."""
+    return image_digests(aws, items)[1]
 
 
 def ensure_repository(aws: Aws, name: str) -> bool:
@@ -220,7 +250,7 @@ def ensure_repository(aws: Aws, name: str) -> bool:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "RepositoryNotFoundException":
                 raise
-        ecr.create_repository(repositoryName=name, imageTagMutability="MUTABLE")
+        ecr.create_repository(repositoryName=name, imageTagMutability="IMMUTABLE")
         return True
 
 
@@ -232,8 +262,14 @@ def registry_auth(aws: Aws) -> dict[str, str]:
     return {"username": user, "password": password}
 
 
-def push_images(aws: Aws, items: Sequence[PushItem], docker_client: Any, echo: Callable[[str], None]) -> None:
-    """Tag every local image with its ECR name and push it (repositories created when missing)."""
+def push_images(aws: Aws, items: Sequence[PushItem], docker_client: Any,
+                echo: Callable[[str], None]) -> dict[str, str]:
+    """Tag every local image with its ECR name and push it (repositories created when missing).
+
+    Returns image -> the digest the registry answered.  Tags are immutable: an image ECR already
+    holds under its tag is not pushed again when it is this local image (its ``RepoDigests``), and is
+    an error when it is another one.
+    """
     import docker
 
     absent = []
@@ -245,20 +281,34 @@ def push_images(aws: Aws, items: Sequence[PushItem], docker_client: Any, echo: C
     if absent:
         raise ConfluenceError(f"images not built here: {', '.join(absent)} (run `make build`, or give --skip-push)")
     auth = registry_auth(aws)
+    pushed: dict[str, str] = {}
     for item in items:
         if ensure_repository(aws, item.repository):
             echo(f"created ECR repository {item.repository}")
-        docker_client.images.get(item.local).tag(item.remote, item.tag)
+        local = docker_client.images.get(item.local)
+        held, _ = ecr_digest(aws, item)
+        if held:
+            if f"{item.remote}@{held}" in (getattr(local, "attrs", None) or {}).get("RepoDigests", []):
+                echo(f"{item.remote}:{item.tag} is this image already ({held}): not pushed again")
+                pushed[item.image] = held
+                continue
+            raise ConfluenceError(f"{item.remote}:{item.tag} holds another image ({held}) and ECR tags are "
+                                  f"immutable: set a new images.version to deploy {item.local}")
+        local.tag(item.remote, item.tag)
+        digest = ""
         try:
             for line in docker_client.images.push(item.remote, tag=item.tag, auth_config=auth, stream=True,
                                                   decode=True):
                 error = line.get("errorDetail", {}).get("message") or line.get("error")
                 if error:
                     raise ConfluenceError(f"pushing {item.local} to {item.remote}:{item.tag} failed: {error}")
+                digest = (line.get("aux") or {}).get("Digest", digest)
         except docker.errors.APIError as exc:
             raise ConfluenceError(f"pushing {item.local} to {item.remote}:{item.tag} failed: "
                                   f"{exc.explanation or exc}") from None
-        echo(f"pushed {item.local} -> {item.remote}:{item.tag}")
+        pushed[item.image] = digest
+        echo(f"pushed {item.local} -> {item.remote}:{item.tag}" + (f" ({digest})" if digest else ""))
+    return pushed
 
 
 # -- deploy -------------------------------------------------------------------------------------------
@@ -267,9 +317,12 @@ def deploy(flow: Workflow, config: AwsConfig, aws: Aws, *, dry_run: bool = False
            docker_client: Callable[[], Any] | None = None,
            echo: Callable[[str], None] = print) -> list[JobDefinitionPlan]:
     """Push the images (unless ``skip_push``) and register what changed; ``dry_run`` only says what it would do."""
-    plans = plan_definitions(flow, config)
+    plans = plan_definitions(flow, config)  # every configuration problem before anything is pushed
+    if config.single_role_warning:
+        echo(f"warning: {config.single_role_warning}")
     aws.check_queue()
     items = push_plan(config, [p.image for p in plans])
+    pushed: dict[str, str] = {}
     if not skip_push:
         if dry_run:
             for item in items:
@@ -279,12 +332,15 @@ def deploy(flow: Workflow, config: AwsConfig, aws: Aws, *, dry_run: bool = False
                 from ..engines.docker_engine import docker_client as make_client
 
                 docker_client = make_client
-            push_images(aws, items, docker_client(), echo)
-    if skip_push or not dry_run:
-        missing = missing_in_ecr(aws, items)
-        if missing:
-            raise ConfluenceError(f"not in ECR registry {config.registry}: {', '.join(missing)}; push them: "
-                                  f"confluence deploy --config {config.path} (without --skip-push)")
+            pushed = push_images(aws, items, docker_client(), echo)
+    digests, missing = image_digests(aws, items)
+    if missing and (skip_push or not dry_run):
+        raise ConfluenceError(f"not in ECR registry {config.registry}: {', '.join(missing)}; push them: "
+                              f"confluence deploy --config {config.path} (without --skip-push)")
+    moved = [f"{i}: pushed {d}, ECR holds {digests.get(i)}" for i, d in pushed.items() if d and d != digests.get(i)]
+    if moved:
+        raise ConfluenceError(f"ECR does not hold what was pushed ({'; '.join(moved)})")
+    plans = plan_definitions(flow, config, digests=digests)
     batch = aws.client("batch")
     for plan in plans:
         latest = latest_active(aws, plan.name)

@@ -15,15 +15,21 @@ phase 1 = datagen, combine_data; phase 2 = input ... output.
 Chunks and dependencies.  A list of n entries becomes ``index.chunks(n)``
 array jobs of at most 10,000 children, each told its first index in
 ``CONFLUENCE_INDEX_OFFSET`` (a chunk of one is a plain job with
-``AWS_BATCH_JOB_ARRAY_INDEX=0``).  A step depends on all jobs of the previous
-step, except that chunk k depends N_TO_N on chunk k of the previous step when
-both read the same list in the same groups (child i needs only child i before it).
+``AWS_BATCH_JOB_ARRAY_INDEX=0``).  Steps are submitted in *levels*
+(:func:`levels`): consecutive FLPE algorithms of the table (``[steps.flpe]
+role = "algorithm"``) share one level and run side by side, every other step is
+a level of its own.  A step depends on all jobs of the previous level (so the
+combiner, consensus, waits for every algorithm), except that chunk k depends
+N_TO_N on chunk k of a lone previous step when both read the same list in the
+same groups (child i needs only child i before it).
 
 Deciding a step's state.  Never from the array parent: from its children
 (``arrayProperties.statusSummary`` counts, FAILED children listed with
 ``list_jobs(arrayJobId=..., jobStatus=FAILED)``), with a deadline per step
-(resource timeout x attempts + ``batch.queue_wait_seconds``), so the driver
-cannot hang.  A failed step terminates the jobs submitted after it.
+(:meth:`BatchRun.step_timeout`: it grows with the number of children that
+cannot run at once), so the driver cannot hang.  A failed step terminates the
+jobs submitted after it; a failure of the driver itself marks the run FAILED
+with its reason.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ from .. import __version__
 from ..fanout import children
 from ..runner import StepFailedError
 from .config import Aws, AwsConfig, aws_errors
-from .deploy import batch_steps, definition_name, latest_active, resource
+from .deploy import batch_steps, definition_name, image_digests, latest_active, push_plan, resource
 from .logs import error_line, log_stream
 from .records import RecordStore, check_run_id, now
 
@@ -62,6 +68,25 @@ STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"
 
 def new_run_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+def parallel(step: Step) -> bool:
+    """True for an FLPE algorithm (``[steps.flpe] role = "algorithm"``): it runs beside the others."""
+    return step.flpe is not None and step.flpe.role == "algorithm"
+
+
+def levels(steps: Sequence[Step]) -> list[list[Step]]:
+    """Group steps into levels: consecutive FLPE algorithms share one, every other step is alone.
+
+    A level starts once the previous level's steps have succeeded (Batch ``dependsOn``).
+    """
+    out: list[list[Step]] = []
+    for step in steps:
+        if out and parallel(step) and all(parallel(s) for s in out[-1]):
+            out[-1].append(step)
+        else:
+            out.append([step])
+    return out
 
 
 def produces_lists(step: Step) -> bool:
@@ -183,19 +208,30 @@ class BatchRun:
 
     # -- checks -----------------------------------------------------------------------------------
     def check(self, steps: Sequence[Step]) -> None:
-        """The queue exists and every image has a registered definition of the configured image."""
+        """The queue exists and every image has a registered definition of the configured image.
+
+        With ``images.reference = "digest"`` the definition must name the digest ECR holds under the
+        configured tag (what ``deploy`` registered).
+        """
         self.aws.check_queue()
-        for image in dict.fromkeys(s.image for s in steps):
+        images = list(dict.fromkeys(s.image for s in steps))
+        digests: dict[str, str] = {}
+        if self.config.reference == "digest":
+            digests, missing = image_digests(self.aws, push_plan(self.config, images))
+            if missing:
+                raise ConfluenceError(f"not in ECR registry {self.config.registry}: {', '.join(missing)}; run "
+                                      f"confluence deploy --config {self.config.path}")
+        for image in images:
             name = definition_name(self.config, image)
             latest = latest_active(self.aws, name)
             if latest is None:
                 raise ConfluenceError(f"Batch job definition {name} is not registered: run "
                                       f"confluence deploy --config {self.config.path}")
             have = (latest.get("containerProperties") or {}).get("image", "")
-            if have != self.config.image_uri(image):
+            want = self.config.image_uri(image, digests.get(image, ""))
+            if have != want:
                 raise ConfluenceError(f"Batch job definition {name} runs {have}, the configuration says "
-                                      f"{self.config.image_uri(image)}: run confluence deploy --config "
-                                      f"{self.config.path}")
+                                      f"{want}: run confluence deploy --config {self.config.path}")
             self.definitions[image] = latest["jobDefinitionArn"]
 
     # -- running ----------------------------------------------------------------------------------
@@ -226,15 +262,35 @@ class BatchRun:
         for step in done:
             self.echo(f"{step.name}: succeeded in an earlier attempt: not redone")
         todo = [s for s in steps if s not in done]
-        if isinstance(self.lists, DirLists):
-            self.lists.ensure_continents()
-        self.store.save(self.record)
-        self.echo(f"run {self.run_id}: {len(todo)} step(s) on queue {self.config.job_queue}")
-        for number, phase in enumerate(phases(todo), 1):
-            self.run_phase(phase, number)
+        try:
+            if isinstance(self.lists, DirLists):
+                self.lists.ensure_continents()
+            self.store.save(self.record)
+            self.echo(f"run {self.run_id}: {len(todo)} step(s) on queue {self.config.job_queue}")
+            for number, phase in enumerate(phases(todo), 1):
+                self.run_phase(phase, number)
+        except StepFailedError:
+            raise  # recorded by run_phase
+        except KeyboardInterrupt:
+            self.fail_run("the driver was interrupted; jobs already submitted keep running "
+                          f"(confluence run --batch --resume {self.run_id} re-attaches to them)")
+            raise
+        except Exception as exc:
+            self.fail_run(f"the driver failed outside a step: {exc if isinstance(exc, ConfluenceError) else repr(exc)}")
+            raise
         self.record["state"] = "SUCCEEDED"
         self.store.save(self.record)
         return self.record
+
+    def fail_run(self, reason: str) -> None:
+        """Mark the run FAILED with ``reason`` (a step's own failure is recorded by :meth:`run_phase`)."""
+        self.record["state"] = "FAILED"
+        self.record["reason"] = reason
+        self.echo(f"run {self.run_id}: {reason}")
+        try:
+            self.store.save(self.record)
+        except Exception as exc:  # the original error is the one to raise; say why the record is stale
+            self.echo(f"run {self.run_id}: the run record could not be saved ({exc})")
 
     def entry(self, step: Step) -> dict[str, Any]:
         entry: dict[str, Any] = self.record["steps"].setdefault(step.name, {})
@@ -242,12 +298,14 @@ class BatchRun:
 
     def run_phase(self, phase: list[Step], number: int) -> None:
         self.echo(f"phase {number}: {', '.join(s.name for s in phase)}")
-        previous: Step | None = None
-        for step in phase:
-            self.submit(step, previous, number)
-            if self.entry(step).get("jobs"):
-                previous = step
-            self.store.save(self.record)
+        before: list[Step] = []  # the last level with jobs: what the next level waits for
+        for level in levels(phase):
+            for step in level:
+                self.submit(step, before, number)
+                self.store.save(self.record)
+            with_jobs = [s for s in level if self.entry(s).get("jobs")]
+            if with_jobs:
+                before = with_jobs
         for n, step in enumerate(phase):
             if not self.wait(step):
                 self.cancel(phase[n + 1:], f"step {step.name} failed")
@@ -255,7 +313,7 @@ class BatchRun:
                 self.store.save(self.record)
                 raise StepFailedError(self.failure_message(step))
 
-    def submit(self, step: Step, previous: Step | None, phase: int) -> None:
+    def submit(self, step: Step, previous: Sequence[Step], phase: int) -> None:
         """Submit a step's chunks (or re-attach to jobs still running from an earlier attempt)."""
         entry = self.entry(step)
         if entry.get("state") in ("SUBMITTED", "RUNNING") and entry.get("jobs") and self._jobs_known(entry) \
@@ -268,7 +326,8 @@ class BatchRun:
         pieces = chunks(size)
         entry.clear()
         entry.update({"state": "SUBMITTED", "list": step.list, "size": size, "phase": phase,
-                      "definition": self.definitions[step.image], "jobs": [], "depends": "", "counts": {},
+                      "definition": self.definitions[step.image], "jobs": [], "depends": "",
+                      "after": [s.name for s in previous], "counts": {},
                       "failed": [], "reason": "", "submitted": now()})
         if size == 0:
             entry["state"] = "SUCCEEDED"
@@ -277,7 +336,7 @@ class BatchRun:
             return
         depends = self._dependencies(step, previous, pieces)
         n_to_n = bool(depends[0]) and depends[0][0].get("type") == "N_TO_N"
-        entry["depends"] = "" if previous is None else ("n_to_n" if n_to_n else "after")
+        entry["depends"] = "" if not previous else ("n_to_n" if n_to_n else "after")
         cls = resource(self.flow, self.config, step.resources)
         for k, (offset, count) in enumerate(pieces):
             env = [{"name": "CONFLUENCE_RUN_ID", "value": self.run_id}, {"name": OFFSET_ENV, "value": str(offset)}]
@@ -306,25 +365,28 @@ class BatchRun:
                 out = self.aws.client("batch").submit_job(**kwargs)
             entry["jobs"].append({"job_id": out["jobId"], "offset": offset, "size": count, "array": count > 1})
         shape = f"{size} children in {len(pieces)} job(s)" if step.fanout != "once" else "1 job"
-        self.echo(f"{step.name}: submitted {shape}" + (f", after {previous.name} ({entry['depends']})"
-                                                       if previous else ""))
+        after = ", ".join(s.name for s in previous)
+        self.echo(f"{step.name}: submitted {shape}" + (f", after {after} ({entry['depends']})" if previous else ""))
 
-    def _dependencies(self, step: Step, previous: Step | None,
+    def _dependencies(self, step: Step, previous: Sequence[Step],
                       pieces: list[tuple[int, int]]) -> list[list[dict[str, Any]]]:
-        if previous is None:
+        if not previous:
             return [[] for _ in pieces]
-        before = self.entry(previous)["jobs"]
-        same = (
-            step.fanout != "once" and previous.fanout != "once" and step.list == previous.list
-            and step.group == previous.group and [(j["offset"], j["size"]) for j in before] == pieces
-            and all(c > 1 for _, c in pieces)
-        )
-        if same:
-            return [[{"jobId": job["job_id"], "type": "N_TO_N"}] for job in before]
+        before = [job for p in previous for job in self.entry(p)["jobs"]]
+        if len(previous) == 1:
+            prev = previous[0]
+            same = (
+                step.fanout != "once" and prev.fanout != "once" and step.list == prev.list
+                and step.group == prev.group and [(j["offset"], j["size"]) for j in before] == pieces
+                and all(c > 1 for _, c in pieces)
+            )
+            if same:
+                return [[{"jobId": job["job_id"], "type": "N_TO_N"}] for job in before]
         if len(before) > MAX_DEPENDENCIES:
-            raise ConfluenceError(f"step {step.name} would depend on {len(before)} jobs of {previous.name}; AWS Batch "
-                                  f"allows {MAX_DEPENDENCIES} (lists of more than "
-                                  f"{MAX_DEPENDENCIES * MAX_ARRAY_SIZE} entries are not supported)")
+            raise ConfluenceError(f"step {step.name} would depend on {len(before)} jobs of "
+                                  f"{', '.join(p.name for p in previous)}; AWS Batch allows {MAX_DEPENDENCIES} "
+                                  f"(lists of more than {MAX_DEPENDENCIES * MAX_ARRAY_SIZE // len(previous)} "
+                                  "entries are not supported here)")
         return [[{"jobId": job["job_id"]} for job in before] for _ in pieces]
 
     def _jobs_known(self, entry: dict[str, Any]) -> bool:
@@ -362,8 +424,18 @@ class BatchRun:
         return {k: v for k, v in counts.items() if v}
 
     def step_timeout(self, step: Step) -> float:
+        """The deadline of a step, in seconds from when the driver starts waiting for it.
+
+        ``waves x timeout_s x retry_attempts + queue_wait_seconds``, where ``waves =
+        ceil(children / max(1, batch.max_vcpus // vcpus))``: the children the compute
+        environment cannot run at once run in later waves, each of which may take up
+        to every attempt of its children.  One wave for a step that fits.
+        """
         cls = resource(self.flow, self.config, step.resources)
-        return cls.timeout_s * self.config.retry_attempts + self.config.queue_wait_seconds
+        size = int(self.entry(step).get("size") or 1)
+        at_once = max(1, self.config.max_vcpus // max(1, cls.vcpus))
+        waves = max(1, -(-size // at_once))
+        return float(waves * cls.timeout_s * self.config.retry_attempts + self.config.queue_wait_seconds)
 
     def wait(self, step: Step) -> bool:
         """Follow a step until every child ended or its deadline passed; True when all succeeded."""
@@ -387,7 +459,8 @@ class BatchRun:
                 break
             if self.clock() > deadline:
                 entry["reason"] = (f"timed out after {limit:.0f} s with {finished} of {entry['size']} children "
-                                   "finished (batch.queue_wait_seconds + resource timeout x attempts)")
+                                   "finished (waves x resource timeout x attempts + batch.queue_wait_seconds, "
+                                   f"waves of batch.max_vcpus {self.config.max_vcpus})")
                 self.cancel([step], entry["reason"])
                 entry["state"] = "FAILED"
                 entry["finished"] = now()

@@ -3,7 +3,8 @@
 Reads entry ``--index`` of ``input/continent.json``, the continent's SoS
 ``input/sos/{c}_sword_v{N}_SOS_priors.nc``, the SWOT files of its reaches
 (pass times, node order) and every module's per-reach files; writes the
-results file to the output volume and, with ``--bucket``, uploads it to
+results file to the output volume and, with ``--bucket`` (a bucket name or
+``s3://bucket/prefix``) and ``--prefix``, uploads it to
 ``s3://bucket/{prefix}/{run_id}/{file}`` (never over an earlier object).
 
 Reaches the run left out (``input/left_out.json``, written by ``confluence run
@@ -66,6 +67,17 @@ LEFT_OUT_ATTRS = {
 def results_name(continent: str, sword_version: str) -> str:
     """``{c}_sword_v{N}_SOS_results.nc``."""
     return f"{continent}_sword_v{sword_version}_SOS_results.nc"
+
+
+def results_key(bucket: str, prefix: str, run_id: str, name: str) -> str:
+    """The results object's key: ``{URL prefix}/{prefix}/{run_id}/{name}``, empty parts left out.
+
+    ``bucket`` is a bare name (the deployment file's ``s3.results_bucket``, passed as
+    ``CONFLUENCE_RESULTS_BUCKET``) or an ``s3://bucket/prefix`` URL; ``prefix`` is
+    ``s3.results_prefix`` (``CONFLUENCE_RESULTS_PREFIX``).
+    """
+    _, url_prefix = s3.parse_location(bucket)
+    return s3.join_key(url_prefix, prefix, run_id, name)
 
 
 def software_version() -> str:
@@ -221,9 +233,12 @@ def _s3_client() -> Any:
 @click.option("--run-id", default=None, envvar="CONFLUENCE_RUN_ID", show_envvar=True,
               help="Run identifier: a global attribute, and part of the S3 key (required with --bucket).")
 @click.option("--bucket", default=None, envvar="CONFLUENCE_RESULTS_BUCKET", show_envvar=True,
-              help="s3://bucket/prefix: also upload the results as {prefix}/{run_id}/{file} (never overwrites).")
+              help="A bucket name or s3://bucket/prefix: also upload the results as {prefix}/{run_id}/{file} "
+                   "(never overwrites).")
+@click.option("--prefix", default="", envvar="CONFLUENCE_RESULTS_PREFIX", show_envvar=True,
+              help="Key prefix in --bucket (after the URL's own prefix, if any).")
 @list_option
-def main(index: int | None, sword_version: str, run_id: str | None, bucket: str | None,
+def main(index: int | None, sword_version: str, run_id: str | None, bucket: str | None, prefix: str,
          list_name: str | None) -> None:
     """Write one continent's results file (entry INDEX of continent.json)."""
     item, where, _ = cindex.job_entry("output", index, list_name)
@@ -241,8 +256,8 @@ def main(index: int | None, sword_version: str, run_id: str | None, bucket: str 
     if bucket:
         if not run_id:
             raise ConfluenceError("--bucket needs a run id (--run-id or CONFLUENCE_RUN_ID) for its versioned key")
-        bkt, prefix = s3.parse_url(bucket)
-        key = s3.join_key(prefix, run_id, name)
+        key = results_key(bucket, prefix, run_id, name)
+        bkt = s3.parse_location(bucket)[0]
         client = _s3_client()
         s3.check_destination(client, bkt, key, RESULTS_OBJECT)
         target = (client, bkt, key)
