@@ -1,41 +1,57 @@
 #!/usr/bin/env bash
-# Build the module images: docker/build.sh [IMAGE...]   (what `make build` runs)
+# Build the module images: images/build.sh [IMAGE...]   (what `make build` runs)
 #
 # With no IMAGE: every image of the workflow table (`confluence images`)
 # whose <path> has a pyproject.toml; ALL=1 adds the extra images (selftest,
-# from docker/test-image).  Every image is built from the one template
-# docker/module.Dockerfile (docker/buildplan.py says what to build).
-#   1. wheels: `pip wheel` on the host of core (+ modules/flpe/core) and each
-#      image's package, with every dependency, into build/context/wheels.  The
-#      folder is a cache: an offline attempt (--no-index, only the cache) runs
-#      first; only when it cannot resolve does pip reach the package index.
-#      OFFLINE=1 forbids the index.
-#   2. the base image: docker/base-image.sh (python:3.11-slim, or a
-#      bootstrapped Debian bookworm; BASE=... overrides).
-#   3. docker build -f docker/module.Dockerfile --build-arg PACKAGE=<package>
-#      --build-arg COMMAND=<the image's first row command>
-#      build/context/images/<image> -> confluence/<image>:<VERSION> and
-#      :latest (VERSION defaults to core/pyproject.toml's version).  That
-#      context's wheels/ links every third-party wheel but only the image's
-#      own local packages (and core), so editing one module does not rebuild
-#      every image.
-# Ends with a table: image, size (MB), build seconds.  VERBOSE=1 streams the
-# docker build output (else it goes to build/logs/<image>.log).
+# from images/test-image).  Every image is built from the one template
+# images/module.Dockerfile (images/buildplan.py says what to build).
+#   0. checks: a Docker engine answers and runs the target platform
+#      (TARGET_PLATFORM in images/pins.env, linux/amd64; another one is an
+#      error unless ALLOW_EMULATION=1, which passes --platform and needs
+#      binfmt/qemu), and images/lock/*.in still match the packages (else
+#      `make lock`).
+#   1. the base image: images/base-image.sh (python:3.11-slim by digest, or
+#      Debian bookworm bootstrapped from a dated snapshot, cached as a
+#      `docker load` archive in $CONFLUENCE_CACHE, default ~/.cache/confluence).
+#   2. the wheel builder confluence/wheels:<lock id>-<base id>
+#      (images/wheels.Dockerfile), only when the engine does not have it: a
+#      stage of the target platform that fetches every wheel of the locks
+#      (hash-checked) from the host's wheel cache $CONFLUENCE_CACHE/wheels,
+#      else the package index (OFFLINE=1 forbids the index), with the host's
+#      CA bundle.  Its wheels are copied back into the host's cache, so the
+#      next build (even of a new lock that shares most wheels) is offline.
+#   3. the images, JOBS at a time (default 2): docker build -f
+#      images/module.Dockerfile of build/context/images/<image> (the image's
+#      lock and a clean copy of its repository packages, which its build
+#      stage wheels from source) -> confluence/<image>:<VERSION> and :latest
+#      (VERSION defaults to core/pyproject.toml's version).
+#   4. the build-stage images (label confluence.build-stage=module) and the
+#      project's images this build left untagged are removed (KEEP_STAGES=1
+#      keeps them: faster rebuilds, a few GB of disk).
+# NO_CACHE=1 builds the images without Docker's layer cache (the base and the
+# wheel builder are kept).  Ends with a table: image, size (MB), build seconds,
+# and the time of each phase.  VERBOSE=1 streams the docker build output (else it goes to
+# build/logs/<image>.log).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=images/pins.env
+source images/pins.env
+export SOURCE_DATE_EPOCH
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 [[ -x $PY ]] || PY=python3  # buildplan.py needs the `confluence` command: `make install` first
 CONTEXT=$ROOT/build/context
-WHEELS=$CONTEXT/wheels
 LOGS=$ROOT/build/logs
-TEMPLATE=$ROOT/docker/module.Dockerfile
+TEMPLATE=$ROOT/images/module.Dockerfile
+CACHE=${CONFLUENCE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/confluence}
+WHEEL_CACHE=$CACHE/wheels
+JOBS=${JOBS:-2}
 export DOCKER_BUILDKIT=0  # classic builder: the engine here has no buildx
 
 say() { echo "build: $*" >&2; }
 die() { say "error: $*"; exit 1; }
-plan() { "$PY" docker/buildplan.py "$@"; }
+plan() { "$PY" images/buildplan.py "$@"; }
 
 all_flag=()
 [[ "${ALL:-0}" == 1 ]] && all_flag=(--all)
@@ -47,88 +63,128 @@ if ((${#rows[@]} == 0)); then
   exit 0
 fi
 VERSION=${VERSION:-$(plan version)}
-paths=()
-for row in "${rows[@]}"; do
-  IFS=$'\t' read -r _ path _ <<<"$row"
-  paths+=("$path")
-done
 
-docker info >/dev/null 2>&1 || die "no Docker engine answers (start one as root: bash docker/start-dockerd.sh)"
+# 0. checks -------------------------------------------------------------------
+docker info >/dev/null 2>&1 || die "no Docker engine answers (start one as root: bash images/start-dockerd.sh)"
+host=$(docker info -f '{{.OSType}}/{{.Architecture}}' 2>/dev/null || echo "?")
+case $host in
+  */x86_64) host=${host%/*}/amd64 ;;
+  */aarch64) host=${host%/*}/arm64 ;;
+esac
+platform_args=()
+if [[ $host != "$TARGET_PLATFORM" ]]; then
+  say "the Docker engine here runs $host containers; the images are $TARGET_PLATFORM (images/pins.env)."
+  say "Their wheels are built inside a $TARGET_PLATFORM stage, so this host's own Python does not matter, but"
+  say "building means running $TARGET_PLATFORM programs: that needs emulation (binfmt_misc + qemu-user-static)."
+  [[ "${ALLOW_EMULATION:-0}" == 1 ]] || die "this host cannot run $TARGET_PLATFORM natively; set ALLOW_EMULATION=1 to build under emulation (slow)"
+  platform_args=(--platform "$TARGET_PLATFORM")
+fi
+plan lock --check || die "the locks are out of date"
+mkdir -p "$LOGS" "$WHEEL_CACHE"
+phases=()
 
-# 1. wheels -------------------------------------------------------------------
+# 1. base image ---------------------------------------------------------------
 started=$SECONDS
-mkdir -p "$WHEELS" "$LOGS"
-STAGE=$(mktemp -d "${TMPDIR:-/tmp}/confluence-wheels.XXXXXX")
-trap 'rm -rf "$STAGE"' EXIT
-listing=$(plan stage "$STAGE" "${paths[@]}") || die "cannot copy the packages to build"
-mapfile -t staged <<<"$listing"
-listing=$(plan build-requires "${paths[@]}") || die "cannot read the build requirements"
-mapfile -t build_reqs <<<"$listing"
-# Fixed zip timestamps: unchanged sources give byte-identical wheels, so the
-# COPY wheels layer of an image stays cached.
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-315532800}
-
-# cached_pip PYTHON LOG pip-args...: run pip with the wheel cache only, then
-# (unless OFFLINE=1) again with the package index when the cache is not enough.
-cached_pip() {
-  local python=$1 log=$2
-  shift 2
-  local pip=("$python" -m pip --disable-pip-version-check "$@" --progress-bar off -q --find-links "$WHEELS")
-  PIP_NO_CACHE_DIR=1 "${pip[@]}" --no-index >"$log" 2>&1 && return 0
-  if [[ "${OFFLINE:-0}" == 1 ]]; then
-    tail -n 20 "$log" >&2
-    die "the wheel cache build/context/wheels is incomplete and OFFLINE=1 (log: ${log#"$ROOT"/})"
-  fi
-  say "wheel cache incomplete: asking the package index"
-  "${pip[@]}" >"$log" 2>&1 && return 0
-  tail -n 30 "$log" >&2
-  die "pip failed (log: ${log#"$ROOT"/})"
-}
-
-# The local packages are built without build isolation (one isolated env per
-# package costs seconds each) by build/wheel-env, a venv holding their
-# build requirements (themselves kept in the cache, so this works offline).
-# Its pip is upgraded too: the pip a new venv brings (23.x) gives up on
-# resolutions that a current one solves (earthaccess' fsspec/s3fs pins).
-build_reqs=("pip>=24" "${build_reqs[@]}")
-say "build requirements: ${build_reqs[*]}"
-cached_pip "$PY" "$LOGS/wheels.log" wheel --wheel-dir "$WHEELS" "${build_reqs[@]}"
-BUILDER=$ROOT/build/wheel-env
-[[ -x $BUILDER/bin/python ]] || "$PY" -m venv "$BUILDER"
-cached_pip "$BUILDER/bin/python" "$LOGS/wheels.log" install --upgrade "${build_reqs[@]}"
-say "wheels of ${#staged[@]} local packages and their dependencies -> build/context/wheels"
-cached_pip "$BUILDER/bin/python" "$LOGS/wheels.log" wheel --no-build-isolation --wheel-dir "$WHEELS" "${staged[@]}"
-say "wheels ready in $((SECONDS - started)) s ($(find "$WHEELS" -name '*.whl' | wc -l) wheels, $(du -sm "$WHEELS" | cut -f1) MB)"
-
-# 2. base image ---------------------------------------------------------------
-BASE=$(bash docker/base-image.sh | tail -n 1)
-[[ -n $BASE ]] || die "docker/base-image.sh gave no base image"
+BASE=$(bash images/base-image.sh | tail -n 1)
+[[ -n $BASE ]] || die "images/base-image.sh gave no base image"
+phases+=("base $((SECONDS - started))")
 say "base image: $BASE"
 
-# 3. images -------------------------------------------------------------------
-summary=()
+# 2. the wheel builder --------------------------------------------------------
+started=$SECONDS
+base_id=$(docker image inspect -f '{{.Id}}' "$BASE")
+base_id=${base_id#sha256:}
+WHEELS=confluence/wheels:$(plan lock-id)-${base_id:0:12}
+if docker image inspect "$WHEELS" >/dev/null 2>&1; then
+  say "wheel builder: $WHEELS (exists)"
+else
+  say "wheel builder: $WHEELS (every wheel of images/lock, hash-checked, inside $TARGET_PLATFORM)"
+  plan wheel-context "$CONTEXT/wheels-builder" "$WHEEL_CACHE" >/dev/null
+  cmd=(docker build --force-rm "${platform_args[@]}" --build-arg "BASE=$BASE" --build-arg "OFFLINE=${OFFLINE:-0}"
+       --build-arg "SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH" -f images/wheels.Dockerfile -t "$WHEELS"
+       "$CONTEXT/wheels-builder")
+  if ! "${cmd[@]}" >"$LOGS/wheels.log" 2>&1; then
+    tail -n 30 "$LOGS/wheels.log" >&2
+    die "the wheel builder failed (log: build/logs/wheels.log)"
+  fi
+  grep -h '^wheels: ' "$LOGS/wheels.log" | sed 's/^/build: /' >&2 || true
+  # keep its wheels on the host: the next build needs no index
+  cid=$(docker create "$WHEELS" true)
+  if docker cp "$cid:/wheels/." "$WHEEL_CACHE/" 2>>"$LOGS/wheels.log"; then
+    say "host wheel cache $WHEEL_CACHE: $(find "$WHEEL_CACHE" -name '*.whl' | wc -l) wheels"
+  else
+    say "could not copy the wheels back to $WHEEL_CACHE (the next build may need the index)"
+  fi
+  docker rm -f "$cid" >/dev/null
+  # wheel builders of other locks or bases: superseded
+  docker images --filter reference='confluence/wheels' --format '{{.Repository}}:{{.Tag}}' \
+    | grep -vx "$WHEELS" | xargs -r docker rmi >/dev/null 2>&1 || true
+fi
+phases+=("wheels $((SECONDS - started))")
+
+# 3. images, JOBS at a time ---------------------------------------------------
+started=$SECONDS
+RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/confluence-build.XXXXXX")
+trap 'rm -rf "$RESULTS"' EXIT
+
+build_one() {  # image path package command: one image; writes $RESULTS/<image>.ok or .failed
+  local image=$1 path=$2 package=$3 command=$4 tag=confluence/$1:$VERSION t0=$SECONDS ctx
+  if ! ctx=$(plan context "$CONTEXT/images/$image" "$image" "$path" 2>"$LOGS/$image.log"); then
+    echo "cannot make the build context: $(tail -n 1 "$LOGS/$image.log")" >"$RESULTS/$image.failed"
+    return
+  fi
+  local cmd=(docker build --force-rm "${no_cache[@]}" "${platform_args[@]}" --build-arg "BASE=$BASE" --build-arg "WHEELS=$WHEELS"
+             --build-arg "VERSION=$VERSION" --build-arg "IMAGE=$image" --build-arg "PACKAGE=$package"
+             --build-arg "COMMAND=$command" -f "$TEMPLATE" -t "$tag" -t "confluence/$image:latest" "$ctx")
+  if [[ "${VERBOSE:-0}" == 1 ]]; then
+    "${cmd[@]}" >&2 || { echo "docker build failed ($path)" >"$RESULTS/$image.failed"; return; }
+  elif ! "${cmd[@]}" >"$LOGS/$image.log" 2>&1; then
+    echo "docker build failed ($path; log: build/logs/$image.log)" >"$RESULTS/$image.failed"
+    return
+  fi
+  local bytes
+  bytes=$(docker image inspect -f '{{.Size}}' "$tag")
+  echo "$tag $((bytes / 1000000)) $((SECONDS - t0))" >"$RESULTS/$image.ok"
+}
+
+no_cache=()
+[[ "${NO_CACHE:-0}" == 1 ]] && no_cache=(--no-cache)
+say "building ${#rows[@]} image(s), $JOBS at a time (JOBS=)"
 for row in "${rows[@]}"; do
   IFS=$'\t' read -r image path package command <<<"$row"
-  tag=confluence/$image:$VERSION
-  say "building $tag: $package, default command \"$command\""
-  started=$SECONDS
-  context=$(plan context "$WHEELS" "$CONTEXT/images/$image" "$path")
-  cmd=(docker build --build-arg "BASE=$BASE" --build-arg "VERSION=$VERSION"
-       --build-arg "PACKAGE=$package" --build-arg "COMMAND=$command"
-       -f "$TEMPLATE" -t "$tag" -t "confluence/$image:latest" "$context")
-  if [[ "${VERBOSE:-0}" == 1 ]]; then
-    "${cmd[@]}" >&2 || die "image $image failed to build ($path)"
-  elif ! "${cmd[@]}" >"$LOGS/$image.log" 2>&1; then
-    tail -n 30 "$LOGS/$image.log" >&2
-    die "image $image failed to build ($path; log: build/logs/$image.log)"
-  fi
-  seconds=$((SECONDS - started))
-  bytes=$(docker image inspect -f '{{.Size}}' "$tag")
-  summary+=("$tag $((bytes / 1000000)) $seconds")
+  while (($(jobs -rp | wc -l) >= JOBS)); do wait -n || true; done
+  say "building confluence/$image:$VERSION: $package, default command \"$command\""
+  build_one "$image" "$path" "$package" "$command" &
 done
+wait
+phases+=("images $((SECONDS - started))")
 
+# 4. remove the build stages --------------------------------------------------
+if [[ "${KEEP_STAGES:-0}" != 1 ]]; then
+  started=$SECONDS
+  freed=$(docker image prune -f --filter label=confluence.build-stage=module 2>&1 | tail -n 1)
+  # the project's images that this build's tags replaced (untagged now)
+  docker image prune -f --filter label=confluence.image >/dev/null 2>&1 || true
+  say "removed the build-stage images (${freed:-nothing to remove})"
+  phases+=("prune $((SECONDS - started))")
+fi
+
+failed=0
+for row in "${rows[@]}"; do
+  IFS=$'\t' read -r image path _ <<<"$row"
+  if [[ -f $RESULTS/$image.failed ]]; then
+    failed=1
+    say "image $image failed: $(cat "$RESULTS/$image.failed")"
+    [[ -f $LOGS/$image.log ]] && tail -n 20 "$LOGS/$image.log" >&2
+  fi
+done
 {
   echo "image size_MB build_s"
-  printf '%s\n' "${summary[@]}"
+  for row in "${rows[@]}"; do
+    IFS=$'\t' read -r image _ <<<"$row"
+    [[ -f $RESULTS/$image.ok ]] && cat "$RESULTS/$image.ok"
+  done
 } | awk '{ w = length($1) > w ? length($1) : w; a[NR] = $1; b[NR] = $2; c[NR] = $3 }
         END { for (i = 1; i <= NR; i++) printf "%-" w "s %8s %8s\n", a[i], b[i], c[i] }'
+say "phases (s): ${phases[*]}"
+((failed == 0)) || die "some images failed to build"

@@ -8,6 +8,7 @@ is the only one redone, and AWS Batch array sizes are entries / group rounded up
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,35 +20,16 @@ from confluence_driver.cli import main
 
 REACHES = [f"742698000{k}1" for k in range(1, 8)]
 
-WORKFLOW = """
-[resources.small]
-slots = 1
-vcpus = 1
-memory_mib = 512
-timeout_s = 120
-
-[[steps]]
-name = "fan"
-stage = 1
-image = "selftest"
-path = "docker/test-image"
-command = ["confluence-selftest", "--list", "reaches.json"]
-fanout = "reach"
-list = "reaches.json"
-reads = []
-writes = ["input", "output"]
-outputs = ["output:selftest/{reach_id}.json", "output:selftest/{reach_id}.nc"]
-resources = "small"
-group = GROUP
-"""
-
-
-def make_run(tmp_path: Path, group: int) -> Path:
-    run = tmp_path / f"run{group}"
-    (run / "input").mkdir(parents=True)
-    (run / "input" / "reaches.json").write_text(json.dumps([{"reach_id": int(r)} for r in REACHES]))
-    (tmp_path / f"workflow{group}.toml").write_text(WORKFLOW.replace("GROUP", str(group)))
-    return run
+@pytest.fixture()
+def make_run(tmp_path: Path, selftest_workflow: Callable[..., str]) -> Callable[[int], Path]:
+    """``make_run(group)``: a run folder of REACHES and its workflow table, ``group`` entries a job."""
+    def make(group: int) -> Path:
+        run = tmp_path / f"run{group}"
+        (run / "input").mkdir(parents=True)
+        (run / "input" / "reaches.json").write_text(json.dumps([{"reach_id": int(r)} for r in REACHES]))
+        (tmp_path / f"workflow{group}.toml").write_text(selftest_workflow(group=group))
+        return run
+    return make
 
 
 def cli(run: Path, group: int, *args: str) -> tuple[int, str]:
@@ -78,8 +60,8 @@ def test_job_indices_and_packing():
 
 
 @pytest.mark.parametrize("group", [1, 3, 10])
-def test_groups_write_the_same_files_as_single_entries(tmp_path, group):
-    run = make_run(tmp_path, group)
+def test_groups_write_the_same_files_as_single_entries(make_run, group):
+    run = make_run(group)
     code, text = cli(run, group)
     assert code == 0, text
     assert "7/7 done" in text
@@ -90,8 +72,8 @@ def test_groups_write_the_same_files_as_single_entries(tmp_path, group):
     assert markers == [f"{k}.json" for k in range(7)]  # resume is per entry, whatever the group
 
 
-def test_a_failed_entry_of_a_group_fails_alone_and_alone_is_redone(tmp_path):
-    run = make_run(tmp_path, 3)
+def test_a_failed_entry_of_a_group_fails_alone_and_alone_is_redone(make_run):
+    run = make_run(3)
     bad = REACHES[4]
     code, text = cli(run, 3, "--env", f"SELFTEST_FAIL_ON={bad}")
     assert code == 1
@@ -117,12 +99,12 @@ def test_aws_array_size_is_entries_over_group():
             assert step.group == 1
 
 
-def test_index_by_hand_is_one_entry_and_the_array_index_a_group(tmp_path):
+def test_index_by_hand_is_one_entry_and_the_array_index_a_group(tmp_path, make_run):
     import os
     import subprocess
     import sys
 
-    run = make_run(tmp_path, 3)
+    run = make_run(3)
     env = {**os.environ, "CONFLUENCE_MNT": str(run), "CONFLUENCE_WORKFLOW": str(tmp_path / "workflow3.toml"),
            "CONFLUENCE_STEP": "fan"}
     env.pop("AWS_BATCH_JOB_ARRAY_INDEX", None)

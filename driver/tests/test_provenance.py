@@ -1,7 +1,7 @@
 """Issue 17 on the driver: resume that verifies, provenance (out of date, as make decides), --dry-run
 reasons, --keep-going / --no-keep-going, counted skips (skipped.csv, --strict).
 
-The runs use the real selftest module (docker/test-image) through `confluence run --engine process`
+The runs use the real selftest module (images/test-image) through `confluence run --engine process`
 with a small workflow written here: two per-reach steps and one once step.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,31 +19,13 @@ from confluence_driver.cli import main
 
 REACHES = ["74269800011", "74269800021", "74269800031", "74269800041"]
 
-WORKFLOW = """
-[resources.small]
-slots = 1
-vcpus = 1
-memory_mib = 512
-timeout_s = 120
-
-[[steps]]
-name = "fan"
-stage = 1
-image = "selftest"
-path = "docker/test-image"
-command = ["confluence-selftest", "--list", "reaches.json"]
-fanout = "reach"
-list = "reaches.json"
-reads = []
-writes = ["input", "output"]
-outputs = ["output:selftest/{reach_id}.json", "output:selftest/{reach_id}.nc"]
-resources = "small"
-
+#: The steps after ``fan`` (driver/tests/conftest.py).
+MORE_STEPS = """
 [[steps]]
 name = "fan2"
 stage = 2
 image = "selftest"
-path = "docker/test-image"
+path = "images/test-image"
 command = ["confluence-selftest", "--list", "reaches.json", "--volume", "validation"]
 fanout = "reach"
 list = "reaches.json"
@@ -55,7 +38,7 @@ resources = "small"
 name = "after"
 stage = 3
 image = "selftest"
-path = "docker/test-image"
+path = "images/test-image"
 command = ["confluence-selftest", "--list", "once.json", "--volume", "diagnostics"]
 fanout = "once"
 list = ""
@@ -67,12 +50,12 @@ resources = "small"
 
 
 @pytest.fixture()
-def run_dir(tmp_path: Path) -> Path:
+def run_dir(tmp_path: Path, selftest_workflow: Callable[..., str]) -> Path:
     run = tmp_path / "run"
     (run / "input").mkdir(parents=True)
     (run / "input" / "reaches.json").write_text(json.dumps([{"reach_id": int(r)} for r in REACHES]))
     (run / "input" / "once.json").write_text(json.dumps(["done"]))
-    (tmp_path / "workflow.toml").write_text(WORKFLOW)
+    (tmp_path / "workflow.toml").write_text(selftest_workflow(MORE_STEPS))
     return run
 
 

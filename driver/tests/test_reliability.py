@@ -177,9 +177,8 @@ class _Client:
 
 
 def test_auto_engine_needs_the_images_not_only_an_engine(run_dir, monkeypatch):
-    from confluence_driver.engines import docker_engine
-
     import docker
+    from confluence_driver.engines import docker_engine
 
     monkeypatch.setattr(docker.errors, "ImageNotFound", _ImageNotFoundError)
     monkeypatch.setattr(docker_engine, "docker_client", lambda: _Client())

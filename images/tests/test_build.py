@@ -1,4 +1,4 @@
-"""`docker/build.sh selftest` builds an image that runs a module and stays small.
+"""`images/build.sh selftest` builds an image that runs a module and stays small.
 
 Needs a Docker engine (skipped with the reason otherwise).  Builds with the
 wheel cache and base image of a normal `make build`, so the first run on a
@@ -23,7 +23,7 @@ ITEMS = ["a", "b", "c"]
 
 
 def _version() -> str:
-    spec = importlib.util.spec_from_file_location("buildplan", REPO / "docker" / "buildplan.py")
+    spec = importlib.util.spec_from_file_location("buildplan", REPO / "images" / "buildplan.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -43,7 +43,7 @@ def image() -> str:
     if info.returncode != 0:
         reason = (info.stderr.strip().splitlines() or ["docker info failed"])[-1]
         pytest.skip(f"no Docker engine: {reason}")
-    build = subprocess.run(["bash", str(REPO / "docker" / "build.sh"), "selftest"], cwd=REPO,
+    build = subprocess.run(["bash", str(REPO / "images" / "build.sh"), "selftest"], cwd=REPO,
                            capture_output=True, text=True, timeout=1800)
     assert build.returncode == 0, build.stderr[-3000:]
     return f"confluence/selftest:{_version()}"
@@ -61,7 +61,7 @@ def _run(image: str, run_dir: Path, *env: str, command: tuple[str, ...] = ("conf
          ) -> subprocess.CompletedProcess[str]:
     env_args = [arg for e in env for arg in ("-e", e)]
     return _docker(
-        "run", "--rm", "-v", f"{run_dir / 'output'}:/mnt/data/output",
+        "run", "--rm", "--user", f"{os.getuid()}:{os.getgid()}", "-v", f"{run_dir / 'output'}:/mnt/data/output",
         "-v", f"{run_dir / 'input'}:/mnt/data/input", *env_args, image, *command,
         check=False,
     )
@@ -97,13 +97,20 @@ def test_image_failure_is_one_line_and_leaves_nothing(image: str, run_dir: Path)
     assert not out.exists() or list(out.iterdir()) == []
 
 
-def test_image_is_lean(image: str) -> None:
+def test_image_is_lean_and_compiled(image: str) -> None:
+    """No compiler, no pip, no pip cache; every module's bytecode compiled at build time, as
+    unchecked-hash .pyc (flags 0b01: independent of file times, never recompiled at start)."""
     probe = (
-        "for c in gcc cc g++ make; do command -v $c; done; "
-        "ls -d /root/.cache/pip /opt/venv/lib/python3*/site-packages/pip 2>/dev/null; "
-        "find /opt/venv -name __pycache__ -o -name '*.pyc' | head -n 3; true"
+        "for c in gcc cc g++ make pip pip3; do command -v $c; done; "
+        "ls -d /root/.cache/pip /opt/venv/lib/python3*/site-packages/pip 2>/dev/null; true"
     )
     result = _docker("run", "--rm", "--entrypoint", "sh", image, "-c", probe)
     assert result.stdout.strip() == "", f"found in the image: {result.stdout}"
+    check = (
+        "import importlib.util as u, pathlib, confluence_selftest.cli as m; "
+        "p = pathlib.Path(u.cache_from_source(m.__file__)); "
+        "print(p.is_file() and int.from_bytes(p.read_bytes()[4:8], 'little'))"
+    )
+    assert _docker("run", "--rm", image, "python", "-c", check).stdout.strip() == "1"
     size_mb = int(_docker("image", "inspect", "-f", "{{.Size}}", image).stdout) / 1e6
     assert size_mb < 400, f"{image} is {size_mb:.0f} MB"

@@ -45,7 +45,7 @@ from .fanout import Child, children, expected_outputs
 #: Environment keys that change from run to run without changing what a child computes.
 VOLATILE_ENV = frozenset({ARRAY_INDEX_ENV, "CONFLUENCE_RUN_ID", "CONFLUENCE_ENGINE", "MPLCONFIGDIR", TABLE_ENV})
 #: Environment that changes how a child runs or logs, not what it computes: not part of its settings.
-#: (SELFTEST_* is the fault injection of the engine tests' image, docker/test-image.)
+#: (SELFTEST_* is the fault injection of the engine tests' image, images/test-image.)
 NOT_SETTINGS = frozenset({"CONFLUENCE_LOG_LEVEL", "CONFLUENCE_DEBUG", SELECTED_REACHES_ENV, "SELFTEST_FAIL_ON",
                           "SELFTEST_SKIP_ON"})
 _CHUNK = 1 << 20

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -419,8 +420,9 @@ class LocalRunner:
         done, failed = entries_log(result.spec.log_path)
         n = len(job)
         extra = dict(result.extra)
-        if "cpu_s" in extra:
-            extra["cpu_s"] = f"{float(extra['cpu_s']) / n:.3f}"
+        cpu = _finite(extra.pop("cpu_s", None))
+        if cpu is not None:
+            extra["cpu_s"] = f"{cpu / n:.3f}"
         out = []
         for c in job:
             spec = replace(result.spec, index=c.index)
@@ -609,8 +611,9 @@ class LocalRunner:
         for r in reports:
             if r.note:
                 continue
-            peaks = [float(x.extra["peak_mib"]) for x in r.results if "peak_mib" in x.extra]
-            cpus = [float(x.extra["cpu_s"]) for x in r.results if "cpu_s" in x.extra]
+            usages = [_usage(x) for x in r.results]
+            peaks = [u["peak_mib"] for u in usages if "peak_mib" in u]
+            cpus = [u["cpu_s"] for u in usages if "cpu_s" in u]
             attempt = {
                 "run_id": self.run_id, "total": r.total, "skipped": r.skipped, "blocked": r.blocked,
                 "ran": len(r.results),
@@ -633,17 +636,17 @@ class LocalRunner:
                 "total": r.total, "skipped": r.skipped, "succeeded": attempt["succeeded"],
                 "failed": attempt["failed"], "run_id": self.run_id,
                 # over every attempt that ran children: the step's whole cost, not the last resume's
-                "seconds": round(sum(a.get("seconds") or 0.0 for a in ran), 3),
-                "wall_s": round(sum(a.get("wall_s") or 0.0 for a in ran), 3),
-                "cpu_s": round(sum(a.get("cpu_s") or 0.0 for a in ran), 3),
-                "peak_mib": max((a["peak_mib"] for a in ran if a.get("peak_mib") is not None), default=None),
+                "seconds": round(sum(_finite(a.get("seconds")) or 0.0 for a in ran), 3),
+                "wall_s": round(sum(_finite(a.get("wall_s")) or 0.0 for a in ran), 3),
+                "cpu_s": _sum_or_none(_finite(a.get("cpu_s")) for a in ran),
+                "peak_mib": max((p for a in ran if (p := _finite(a.get("peak_mib"))) is not None), default=None),
                 "attempts": attempts, "children": kids, "blocked": r.blocked, "left_out": r.left_out,
             })
             if r.reaches is not None:
                 entry["reaches"] = r.reaches
             if r.summary is not None:
                 entry["summary"] = r.summary
-        write_json(path, record, indent=1)
+        write_json(path, _strict(record), indent=1)
 
     def _child_summaries(self, step: Step) -> dict[str, Any] | None:
         """The row's per-child JSON counts (``summary``), summed over the files of this run's reaches."""
@@ -677,12 +680,44 @@ class LocalRunner:
 
 
 def _usage(result: JobResult) -> dict[str, float]:
-    """The child's own peak memory (MiB) and CPU seconds, when its engine measured them."""
+    """The child's own peak memory (MiB) and CPU seconds, when its engine measured them.
+
+    A figure that is missing, not a number or not finite is left out (the Docker engine measures
+    none), so the record says ``null`` rather than a wrong or ``NaN`` figure.
+    """
     out: dict[str, float] = {}
     for key in ("peak_mib", "cpu_s"):
-        if key in result.extra:
-            out[key] = float(result.extra[key])
+        value = _finite(result.extra.get(key))
+        if value is not None:
+            out[key] = value
     return out
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` (a figure's text or number, or anything else) as a finite float, else None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _sum_or_none(values: Iterable[float | None]) -> float | None:
+    """The sum of the figures that were measured (rounded to ms), None when none was."""
+    known = [v for v in values if v is not None]
+    return round(sum(known), 3) if known else None
+
+
+def _strict(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, ±inf) replaced by None, so run.json is strict JSON
+    (RFC 8259 has no NaN) even when an older record read back holds one."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v) for v in value]
+    return value
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -142,6 +142,11 @@ def test_batch_run_on_moto_equals_the_local_run(tmp_path: Path, moto_docker: dic
     folder.create()
     generate(root / "source")  # a real folder (not a link): moto bind-mounts it as the source volume
     prepare_data(folder, None, None, None)  # continent.json, SWORD and SoS into the input volume
+    # The images run as a non-root user (uid 1000, issue 20) and moto's Batch gives no `--user`; on
+    # AWS the EFS access point's POSIX user owns what a job writes.  Here the bind-mounted host
+    # folders are opened to the container's user instead.
+    for folder_path in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        folder_path.chmod(0o777)
     config = write_config(tmp_path / "deploy.toml", root, poll=0.5)
     seed_ecr(moto_docker["ecr"], list(dict.fromkeys(s.image for s in wf.load().steps if s.ready)))
     runner = CliRunner()

@@ -5,5 +5,5 @@ list in the input volume, write its outputs atomically into a volume) and can
 be told to sleep or to fail for one entry, so engine tests can check fan-out,
 parallelism, environment passing, failure reporting and that a failed job
 leaves no partial file.  Built as ``confluence/selftest`` by
-``docker/build.sh selftest``.
+``images/build.sh selftest``.
 """
