@@ -294,6 +294,22 @@ def pack(
     )
 
 
+def _reach_sites(
+    prior: jnp.ndarray, q_level_sd: jnp.ndarray, q_var_hat: jnp.ndarray, q_var_sd: jnp.ndarray,
+    sigma_w_hat: jnp.ndarray,
+) -> tuple[dict[str, jnp.ndarray], jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+    """The sites both coordinate systems share: the flow-law parameters (:data:`PARAMS`), the flow
+    level error, the spread of log Q about the prior and the structural width error."""
+    vals = {}
+    for k, name in enumerate(PARAMS):
+        hat, sd, lo, hi = prior[k, 0], prior[k, 1], prior[k, 2], prior[k, 3]
+        vals[name] = numpyro.sample(name, dist.TruncatedNormal(hat, sd, low=lo, high=hi))
+    level = numpyro.sample("level", dist.Normal(0.0, q_level_sd))
+    sigma_q = numpyro.sample("sigma_q", dist.LogNormal(jnp.log(q_var_hat), q_var_sd))
+    sigma_w = numpyro.sample("sigma_w", dist.LogNormal(jnp.log(sigma_w_hat), 1.0))
+    return vals, level, sigma_q, sigma_w
+
+
 def centred_model(
     logW: jnp.ndarray,
     wmask: jnp.ndarray,
@@ -311,15 +327,9 @@ def centred_model(
     node_sd: jnp.ndarray,
 ) -> None:
     """neoBAM sampling ``log Q_t`` and ``delta_i`` directly (the centred coordinates)."""
-    vals = {}
-    for k, name in enumerate(PARAMS):
-        hat, sd, lo, hi = prior[k, 0], prior[k, 1], prior[k, 2], prior[k, 3]
-        vals[name] = numpyro.sample(name, dist.TruncatedNormal(hat, sd, low=lo, high=hi))
-    level = numpyro.sample("level", dist.Normal(0.0, q_level_sd))
-    sigma_q = numpyro.sample("sigma_q", dist.LogNormal(jnp.log(q_var_hat), q_var_sd))
+    vals, level, sigma_q, sigma_w = _reach_sites(prior, q_level_sd, q_var_hat, q_var_sd, sigma_w_hat)
     logQ = numpyro.sample("logQ", dist.TruncatedNormal(q_loc + level, sigma_q, low=q_lo, high=q_hi))
     delta = numpyro.sample("delta", dist.Normal(jnp.zeros(logW.shape[0]), node_sd))
-    sigma_w = numpyro.sample("sigma_w", dist.LogNormal(jnp.log(sigma_w_hat), 1.0))
     r = jnp.exp(vals["logr"])
     b = 1.0 / (1.0 + 5.0 / 3.0 * r)
     drive = logQ + vals["logn"] - 0.5 * logS - 5.0 / 3.0 * vals["logDb"]
@@ -349,13 +359,7 @@ def pinned_model(
     node_sd: jnp.ndarray,
 ) -> None:
     """neoBAM sampling what the widths pin, ``alpha_t`` and ``e_i`` (module docstring)."""
-    vals = {}
-    for k, name in enumerate(PARAMS):
-        hat, sd, lo, hi = prior[k, 0], prior[k, 1], prior[k, 2], prior[k, 3]
-        vals[name] = numpyro.sample(name, dist.TruncatedNormal(hat, sd, low=lo, high=hi))
-    level = numpyro.sample("level", dist.Normal(0.0, q_level_sd))
-    sigma_q = numpyro.sample("sigma_q", dist.LogNormal(jnp.log(q_var_hat), q_var_sd))
-    sigma_w = numpyro.sample("sigma_w", dist.LogNormal(jnp.log(sigma_w_hat), 1.0))
+    vals, level, sigma_q, sigma_w = _reach_sites(prior, q_level_sd, q_var_hat, q_var_sd, sigma_w_hat)
     nxp, ntp = logW.shape
     # What the widths pin: alpha_t, the reach's log width at time t, and e_i, node i's offset in log width.
     alpha = numpyro.sample("alpha", dist.ImproperUniform(constraints.real, (), event_shape=(ntp,)))
