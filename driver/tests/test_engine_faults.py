@@ -403,3 +403,20 @@ def test_real_docker_reason_of_a_silent_kill_and_reap(tmp_path):
     assert engine.client.containers.list(all=True, filters={"label": label}) == []
     thread.join(timeout=30)
     assert ended and not ended[0].ok
+
+
+def test_containers_get_the_hosts_numeric_environment(tmp_path, monkeypatch):
+    """A container sees the BLAS settings the process engine's children inherit (OPENBLAS_CORETYPE
+    picks OpenBLAS's kernel, so without it a container computes different last digits), and the
+    job's own variables win over the host's."""
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("UNRELATED_SECRET", "x")
+    spec = make_spec(tmp_path)
+    spec.env["OMP_NUM_THREADS"] = "2"
+    client = FakeClient(FakeContainers(FakeContainer([], code=0)))
+    DockerEngine(client).run(spec)
+    env = client.containers.run_kwargs["environment"]
+    assert env["OPENBLAS_CORETYPE"] == "Haswell"
+    assert env["OMP_NUM_THREADS"] == "2"
+    assert "UNRELATED_SECRET" not in env

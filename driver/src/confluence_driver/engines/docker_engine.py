@@ -22,6 +22,19 @@ from confluence_core.workflow import TABLE_ENV
 
 from .base import Engine, JobResult, JobSpec, OutputTail, exit_words, failure_reason, keep_previous_log
 
+#: Host variables that change floating-point results (the BLAS kernel and its threads), passed into
+#: every container: a child of the process engine inherits them, so without them the same step gives
+#: different last digits in a container (OPENBLAS_CORETYPE picks OpenBLAS's kernel), and a sampler
+#: such as neoBAM's NUTS turns those digits into different draws.
+NUMERIC_ENV_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_", "GOTO", "BLIS_", "NPY_")
+
+
+def numeric_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables of ``environ`` (default: this process's) named by :data:`NUMERIC_ENV_PREFIXES`."""
+    source = os.environ if environ is None else environ
+    return {k: v for k, v in source.items() if k.startswith(NUMERIC_ENV_PREFIXES)}
+
+
 #: Where a workflow table other than the packaged one is mounted in a container.
 TABLE_IN_CONTAINER = "/etc/confluence/workflow.toml"
 
@@ -122,7 +135,7 @@ class DockerEngine(Engine):
             for vol, (host, ro) in spec.mounts.items()
             if host.exists()  # an optional volume (source, previous) that this run does not have
         }
-        env = dict(spec.env)
+        env = {**numeric_env(), **spec.env}
         if env.get(TABLE_ENV):  # a workflow table other than the packaged one: mounted read-only
             volumes[str(Path(env[TABLE_ENV]).resolve())] = {"bind": TABLE_IN_CONTAINER, "mode": "ro"}
             env[TABLE_ENV] = TABLE_IN_CONTAINER

@@ -47,35 +47,22 @@ constant; the scale ``b`` (so ``r``) is learned only against the priors on
 the flow level.  With an unbiased r prior the flow level error of the prior
 is largely removed (tests/test_sampling.py); with a wrong r prior it is not.
 
-Coordinates (what the sampler moves), checked for convergence
----------------------------------------------------------------
-The same posterior is sampled in one of two coordinate systems, related by an
-exact change of variables (Jacobians included):
-
-- *pinned* (:func:`pinned_model`, tried first): ``alpha_t = b drive_t +
-  (1 - b) log Wb``, the reach's log width at time t, and ``e_i = (1 - b) dc_i``,
-  node i's offset in log width (``dc`` the centred ``delta``).  The likelihood
-  ``log W_it ~ Normal(alpha_t + e_i, .)`` is then linear, and
-  ``log Q_t = (alpha_t - (1 - b) log Wb) / b - log n + log S_t / 2 + 5/3 log Db``
-  is a deterministic site whose truncated-normal prior enters as a factor with
-  the Jacobian ``|d log Q_t / d alpha_t| = 1 / b``; the node prior enters with
-  ``(1 - b)^-(k - 1)`` (k seen nodes).
-- *centred* (:func:`centred_model`): ``log Q_t`` and ``delta_i`` sampled as
-  written above.
-
-When many nodes pin the widths tightly, the centred coordinates put every time
-on a narrow ridge that moves with ``b`` (the widths fix ``b log Q_t`` to
-thousandths while ``b`` is known to tens of percent): NUTS fills its whole tree
-(255 leapfrog steps) on every draw and still mixes poorly (6 to 29 effective
-draws of log r out of 1,200 on synthetic reaches of 20 nodes), while the pinned
-coordinates take about 30 steps and give 340 to 790.  With few nodes (Pepsi-1's
-cross-sections) it is the other way round: the pinned chains stall at the
-truncation bounds of log Q and disagree (split R-hat up to 3), while the
-centred ones converge.  So :func:`sample` tries the pinned coordinates, checks
-split R-hat and effective sample size (:func:`convergence`), and samples the
-centred ones when the check fails; a reach that fails both is logged.  The
-figures come from ``modules/flpe/neobam/scripts/speed.py`` and the
-issue-18 closing note.
+Convergence is checked, and reported
+------------------------------------
+:func:`sample` computes split R-hat and the effective sample size of ``log r``
+and of the reach's mean ``log Q`` (:func:`convergence`); the plug-in warns
+when R-hat is above :data:`RHAT_MAX` or there are fewer than :data:`ESS_MIN`
+effective draws.  On reaches whose many nodes pin the widths tightly, NUTS in
+these coordinates fills its whole tree (255 leapfrog steps) on every draw and
+still mixes poorly: ``log Q_t`` and ``delta_i`` sit on a narrow ridge that moves
+with ``b`` (the widths fix ``b log Q_t`` to thousandths while ``b`` is known to
+tens of percent).  An exact change of variables to what the widths pin (the
+reach log width per time and the node offsets in log width) mixed about 100
+times better per CPU second on such reaches but stalled at the truncation
+bounds of ``log Q`` on Pepsi-1's few-node reaches, and its draws were not
+reproducible from one process layout to another, so it is not used; the
+issue-18 closing note keeps the figures and the way forward (integrating
+``log Q`` out: it is conditionally Gaussian given the flow-law parameters).
 
 The sampler is the No-U-Turn Sampler (Hoffman & Gelman 2014,
 http://jmlr.org/papers/v15/hoffman14a.html) of numpyro (Phan et al. 2019,
@@ -116,7 +103,6 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 from jax import lax
-from jax.scipy.special import ndtr
 from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from numpyro.distributions import constraints
 from numpyro.distributions.transforms import biject_to
@@ -296,21 +282,19 @@ def pack(
 
 def _reach_sites(
     prior: jnp.ndarray, q_level_sd: jnp.ndarray, q_var_hat: jnp.ndarray, q_var_sd: jnp.ndarray,
-    sigma_w_hat: jnp.ndarray,
-) -> tuple[dict[str, jnp.ndarray], jnp.ndarray, jnp.ndarray, jnp.ndarray]:
-    """The sites both coordinate systems share: the flow-law parameters (:data:`PARAMS`), the flow
-    level error, the spread of log Q about the prior and the structural width error."""
+) -> tuple[dict[str, jnp.ndarray], jnp.ndarray, jnp.ndarray]:
+    """The reach-level sites: the flow-law parameters (:data:`PARAMS`), the flow level error and the
+    spread of log Q about the prior."""
     vals = {}
     for k, name in enumerate(PARAMS):
         hat, sd, lo, hi = prior[k, 0], prior[k, 1], prior[k, 2], prior[k, 3]
         vals[name] = numpyro.sample(name, dist.TruncatedNormal(hat, sd, low=lo, high=hi))
     level = numpyro.sample("level", dist.Normal(0.0, q_level_sd))
     sigma_q = numpyro.sample("sigma_q", dist.LogNormal(jnp.log(q_var_hat), q_var_sd))
-    sigma_w = numpyro.sample("sigma_w", dist.LogNormal(jnp.log(sigma_w_hat), 1.0))
-    return vals, level, sigma_q, sigma_w
+    return vals, level, sigma_q
 
 
-def centred_model(
+def neobam_model(
     logW: jnp.ndarray,
     wmask: jnp.ndarray,
     werr_rel: jnp.ndarray,
@@ -326,10 +310,11 @@ def centred_model(
     sigma_w_hat: jnp.ndarray,
     node_sd: jnp.ndarray,
 ) -> None:
-    """neoBAM sampling ``log Q_t`` and ``delta_i`` directly (the centred coordinates)."""
-    vals, level, sigma_q, sigma_w = _reach_sites(prior, q_level_sd, q_var_hat, q_var_sd, sigma_w_hat)
+    """numpyro model of neoBAM (see the module docstring for the equations)."""
+    vals, level, sigma_q = _reach_sites(prior, q_level_sd, q_var_hat, q_var_sd)
     logQ = numpyro.sample("logQ", dist.TruncatedNormal(q_loc + level, sigma_q, low=q_lo, high=q_hi))
     delta = numpyro.sample("delta", dist.Normal(jnp.zeros(logW.shape[0]), node_sd))
+    sigma_w = numpyro.sample("sigma_w", dist.LogNormal(jnp.log(sigma_w_hat), 1.0))
     r = jnp.exp(vals["logr"])
     b = 1.0 / (1.0 + 5.0 / 3.0 * r)
     drive = logQ + vals["logn"] - 0.5 * logS - 5.0 / 3.0 * vals["logDb"]
@@ -340,56 +325,6 @@ def centred_model(
     sigma = jnp.sqrt(sigma_w**2 + werr_rel**2)
     with numpyro.handlers.mask(mask=wmask):
         numpyro.sample("logW", dist.Normal(mu, sigma), obs=logW)
-
-
-def pinned_model(
-    logW: jnp.ndarray,
-    wmask: jnp.ndarray,
-    werr_rel: jnp.ndarray,
-    logS: jnp.ndarray,
-    treal: jnp.ndarray,
-    q_loc: jnp.ndarray,
-    q_lo: jnp.ndarray,
-    q_hi: jnp.ndarray,
-    q_level_sd: jnp.ndarray,
-    q_var_hat: jnp.ndarray,
-    q_var_sd: jnp.ndarray,
-    prior: jnp.ndarray,
-    sigma_w_hat: jnp.ndarray,
-    node_sd: jnp.ndarray,
-) -> None:
-    """neoBAM sampling what the widths pin, ``alpha_t`` and ``e_i`` (module docstring)."""
-    vals, level, sigma_q, sigma_w = _reach_sites(prior, q_level_sd, q_var_hat, q_var_sd, sigma_w_hat)
-    nxp, ntp = logW.shape
-    # What the widths pin: alpha_t, the reach's log width at time t, and e_i, node i's offset in log width.
-    alpha = numpyro.sample("alpha", dist.ImproperUniform(constraints.real, (), event_shape=(ntp,)))
-    e = numpyro.sample("e", dist.ImproperUniform(constraints.real, (), event_shape=(nxp,)))
-    b = 1.0 / (1.0 + 5.0 / 3.0 * jnp.exp(vals["logr"]))
-    # alpha_t = b drive_t + (1 - b) log Wb, solved for log Q_t; |d log Q_t / d alpha_t| = 1 / b.
-    logQ = numpyro.deterministic(
-        "logQ", (alpha - (1.0 - b) * vals["logWb"]) / b - vals["logn"] + 0.5 * logS + 5.0 / 3.0 * vals["logDb"]
-    )
-    mu = q_loc + level
-    norm = ndtr((q_hi - mu) / sigma_q) - ndtr((q_lo - mu) / sigma_q)
-    lp_q = dist.Normal(mu, sigma_q).log_prob(logQ) - jnp.log(jnp.maximum(norm, 1e-30)) - jnp.log(b)
-    lp_q = jnp.where((logQ >= q_lo) & (logQ <= q_hi), lp_q, -jnp.inf)
-    # Padded times: alpha ~ Normal(0, 1), tied to nothing (their log Q is dropped).
-    numpyro.factor("logQ_prior", jnp.sum(jnp.where(treal, lp_q, dist.Normal(0.0, 1.0).log_prob(alpha))))
-    # Node offsets: e_i = (1 - b) dc_i with dc the delta_i ~ Normal(0, node_sd) centred on the seen nodes
-    # (centring leaves the centred part's density, times a Jacobian (1 - b)^-(k - 1)); the mean of e,
-    # which the widths do not see, and the unseen nodes' e get Normal(0, 1).
-    seen = jnp.any(wmask, axis=1)
-    n_seen = jnp.maximum(jnp.sum(seen), 1)
-    e_mean = jnp.sum(jnp.where(seen, e, 0.0)) / n_seen
-    dc = (e - e_mean) / (1.0 - b)
-    numpyro.deterministic("delta", jnp.where(seen, dc, 0.0))
-    lp_e = jnp.where(seen, dist.Normal(0.0, node_sd).log_prob(dc), dist.Normal(0.0, 1.0).log_prob(e))
-    jac = -(n_seen - 1) * jnp.log(1.0 - b)
-    numpyro.factor("node_prior", jnp.sum(lp_e) + jac + dist.Normal(0.0, 1.0).log_prob(e_mean))
-    mu_w = alpha[None, :] + jnp.where(seen, e - e_mean, 0.0)[:, None]
-    sigma = jnp.sqrt(sigma_w**2 + werr_rel**2)
-    with numpyro.handlers.mask(mask=wmask):
-        numpyro.sample("logW", dist.Normal(mu_w, sigma), obs=logW)
 
 
 @dataclass(frozen=True)
@@ -414,10 +349,10 @@ ARG_NAMES = tuple(f.name for f in fields(ModelData))
 #: The jitted sampler of all chains: (key, model args) -> (draws by name, diverging, leapfrog steps).
 Runner = Callable[[jax.Array, ModelArgs], tuple[dict[str, jax.Array], jax.Array, jax.Array]]
 
-_RUNNERS: dict[tuple[tuple[int, ...], SamplerSettings, str], Runner] = {}
+_RUNNERS: dict[tuple[tuple[int, ...], SamplerSettings], Runner] = {}
 
 
-def _init_centred(args: ModelArgs) -> dict[str, jnp.ndarray]:
+def _init_z(args: ModelArgs) -> dict[str, jnp.ndarray]:
     """Unconstrained start: every parameter at its prior centre (kept inside its bounds)."""
     a = dict(zip(ARG_NAMES, args, strict=True))
     logW, q_loc, q_lo, q_hi, q_var_hat, prior = a["logW"], a["q_loc"], a["q_lo"], a["q_hi"], a["q_var_hat"], a["prior"]
@@ -436,46 +371,19 @@ def _init_centred(args: ModelArgs) -> dict[str, jnp.ndarray]:
     return z
 
 
-def _init_pinned(args: ModelArgs) -> dict[str, jnp.ndarray]:
-    """Unconstrained start: every parameter at its prior centre (kept inside its bounds), and the
-    widths' alpha_t where log Q_t is at its prior centre (so the start has a finite density)."""
-    a = dict(zip(ARG_NAMES, args, strict=True))
-    prior = a["prior"]
-
-    def _inside(x: jnp.ndarray, lo: jnp.ndarray, hi: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
-        pad = 0.05 * (hi - lo)
-        x = jnp.clip(x, lo + pad, hi - pad)
-        z: jnp.ndarray = biject_to(constraints.interval(lo, hi)).inv(x)
-        return x, z
-
-    start, z = {}, {}
-    for k, name in enumerate(PARAMS):
-        start[name], z[name] = _inside(prior[k, 0], prior[k, 2], prior[k, 3])
-    logq, _ = _inside(a["q_loc"], a["q_lo"], a["q_hi"])
-    b = 1.0 / (1.0 + 5.0 / 3.0 * jnp.exp(start["logr"]))
-    alpha = b * (logq + start["logn"] - 0.5 * a["logS"] - 5.0 / 3.0 * start["logDb"]) + (1.0 - b) * start["logWb"]
-    z["alpha"] = jnp.where(a["treal"], alpha, 0.0)
-    z["e"] = jnp.zeros(a["logW"].shape[0], dtype=a["logW"].dtype)
-    z["level"] = jnp.zeros((), dtype=a["logW"].dtype)
-    z["sigma_q"] = jnp.log(a["q_var_hat"])
-    z["sigma_w"] = jnp.log(a["sigma_w_hat"])
-    return z
-
-
-def _runner(shape: tuple[int, ...], settings: SamplerSettings, coords: str = "pinned") -> Runner:
+def _runner(shape: tuple[int, ...], settings: SamplerSettings) -> Runner:
     """Build (once per padded shape, settings and coordinates) the jitted sampler of all chains.
 
     numpyro's NUTS kernel with its warm-up adaptation (``numpyro.infer.hmc.hmc``)
     is driven by ``lax.scan`` inside one ``jax.jit``; chains run one after the
     other (``lax.map``), which suits one CPU core.  (``jax.vmap`` over chains
     was measured no faster per reach on CPU: NUTS's branches and tree-building
-    loops run for the slowest chain of the batch.)  ``coords`` is ``"pinned"``
-    or ``"centred"`` (:data:`COORDS`).
+    loops run for the slowest chain of the batch.)
     """
-    key = (shape, settings, coords)
+    key = (shape, settings)
     if key in _RUNNERS:
         return _RUNNERS[key]
-    model, init = COORDS[coords]
+    model, init = neobam_model, _init_z
 
     # The potential and the map back to the model's sites, built straight from the model: numpyro's
     # initialize_model would also search for a valid start by running the model op by op (about 17 s
@@ -537,10 +445,8 @@ def pack_dummy(shape: tuple[int, ...]) -> ModelData:
 
 def compile_shape(shape: tuple[int, ...], settings: SamplerSettings) -> None:
     """Compile the samplers of padded ``shape`` ahead of time (fills the persistent cache when enabled)."""
-    data = pack_dummy(shape)
-    for coords in COORDS:
-        run: Any = _runner(shape, settings, coords)  # a jax.jit function (Runner does not type .lower)
-        run.lower(jax.random.PRNGKey(0), data.as_args()).compile()
+    run: Any = _runner(shape, settings)  # a jax.jit function (Runner does not type .lower)
+    run.lower(jax.random.PRNGKey(0), pack_dummy(shape).as_args()).compile()
 
 
 def sample_many(
@@ -605,42 +511,14 @@ def convergence(draws: dict[str, np.ndarray], times: np.ndarray) -> tuple[float,
     return rhat, ess
 
 
-def _run(data: ModelData, settings: SamplerSettings, seed: int, coords: str) -> dict[str, np.ndarray]:
-    run = _runner(data.logW.shape, settings, coords)
+def sample(data: ModelData, settings: SamplerSettings, seed: int = 0) -> dict[str, np.ndarray]:
+    """Draw from the neoBAM posterior of one reach (output as :func:`sample_many`'s items), and
+    check the draws (:func:`convergence`): the output also holds ``rhat`` and ``ess``."""
+    run = _runner(data.logW.shape, settings)
     values, div, steps = run(jax.random.PRNGKey(seed), data.as_args())
     out = {k: np.asarray(v) for k, v in values.items()}
     out["diverging"] = np.asarray(div)
     out["num_steps"] = np.asarray(steps)
+    rhat, ess = convergence(out, np.asarray(data.treal & data.wmask.any(axis=0)))
+    out["rhat"], out["ess"] = np.asarray(rhat), np.asarray(ess)
     return out
-
-
-def sample(data: ModelData, settings: SamplerSettings, seed: int = 0) -> dict[str, np.ndarray]:
-    """Draw from the neoBAM posterior of one reach (output as :func:`sample_many`'s items).
-
-    First in the pinned coordinates (:func:`pinned_model`); when those draws fail the convergence
-    checks (:func:`convergence`: R-hat above :data:`RHAT_MAX` or fewer than :data:`ESS_MIN`
-    effective draws), again in the centred ones (:func:`centred_model`), and the run that converged
-    better is kept.  Both sample the same posterior; which coordinates mix depends on how tightly
-    the widths pin the flow (see the module docstring).  The output also holds ``coords`` (0 pinned,
-    1 centred), ``rhat`` and ``ess`` of the kept run.
-    """
-    times = np.asarray(data.treal & data.wmask.any(axis=0))
-    best: tuple[float, float, int, dict[str, np.ndarray]] | None = None
-    for k, coords in enumerate(COORDS):
-        out = _run(data, settings, seed, coords)
-        rhat, ess = convergence(out, times)
-        if best is None or (rhat, -ess) < (best[0], -best[1]):
-            best = (rhat, ess, k, out)
-        if rhat <= RHAT_MAX and ess >= ESS_MIN:
-            break
-    assert best is not None
-    rhat, ess, k, out = best
-    out["coords"], out["rhat"], out["ess"] = np.asarray(k), np.asarray(rhat), np.asarray(ess)
-    return out
-
-
-#: The two coordinate systems of the same posterior, in the order :func:`sample` tries them.
-COORDS: dict[str, tuple[Callable[..., None], Callable[[ModelArgs], dict[str, jnp.ndarray]]]] = {
-    "pinned": (pinned_model, _init_pinned),
-    "centred": (centred_model, _init_centred),
-}

@@ -137,7 +137,7 @@ class NeoBAM(AlgorithmBase):
         extra["divergences"] = float(n_div)
         if "rhat" in draws:
             rhat, ess = float(draws["rhat"]), float(draws["ess"])
-            extra["rhat"], extra["ess"], extra["coords"] = rhat, ess, float(draws["coords"])
+            extra["rhat"], extra["ess"] = rhat, ess
             if rhat > RHAT_MAX or ess < ESS_MIN:
                 log.warning("reach %s: the sampler did not converge (split R-hat %.2f, %.0f effective draws; "
                             "wanted <= %.2f and >= %.0f): read its discharge with care",
