@@ -59,8 +59,7 @@ with ``b`` (the widths fix ``b log Q_t`` to thousandths while ``b`` is known to
 tens of percent).  An exact change of variables to what the widths pin (the
 reach log width per time and the node offsets in log width) mixed about 100
 times better per CPU second on such reaches but stalled at the truncation
-bounds of ``log Q`` on Pepsi-1's few-node reaches, and its draws were not
-reproducible from one process layout to another, so it is not used; the
+bounds of ``log Q`` on Pepsi-1's few-node reaches, so it is not used; the
 issue-18 closing note keeps the figures and the way forward (integrating
 ``log Q`` out: it is conditionally Gaussian given the flow-law parameters).
 
@@ -161,8 +160,6 @@ class ModelData:
         Width error relative to the width, ``Werr / W`` (-).
     logS : ndarray [ntp]
         log reach slope (log m/m), 0 where masked.
-    treal : ndarray of bool [ntp]
-        True on the reach's own times, False on the padding.
     q_loc, q_lo, q_hi : ndarray [ntp]
         Prior centre and bounds of log Q per time (log m3/s).
     q_level_sd : float
@@ -184,7 +181,6 @@ class ModelData:
     wmask: np.ndarray
     werr_rel: np.ndarray
     logS: np.ndarray
-    treal: np.ndarray
     q_loc: np.ndarray
     q_lo: np.ndarray
     q_hi: np.ndarray
@@ -267,7 +263,6 @@ def pack(
         wmask=wmask,
         werr_rel=padE,
         logS=padS,
-        treal=np.arange(ntp) < nt,
         q_loc=_pad(q_loc, 0.0),
         q_lo=_pad(q_lo, -10.0),
         q_hi=_pad(q_hi, 10.0),
@@ -280,26 +275,11 @@ def pack(
     )
 
 
-def _reach_sites(
-    prior: jnp.ndarray, q_level_sd: jnp.ndarray, q_var_hat: jnp.ndarray, q_var_sd: jnp.ndarray,
-) -> tuple[dict[str, jnp.ndarray], jnp.ndarray, jnp.ndarray]:
-    """The reach-level sites: the flow-law parameters (:data:`PARAMS`), the flow level error and the
-    spread of log Q about the prior."""
-    vals = {}
-    for k, name in enumerate(PARAMS):
-        hat, sd, lo, hi = prior[k, 0], prior[k, 1], prior[k, 2], prior[k, 3]
-        vals[name] = numpyro.sample(name, dist.TruncatedNormal(hat, sd, low=lo, high=hi))
-    level = numpyro.sample("level", dist.Normal(0.0, q_level_sd))
-    sigma_q = numpyro.sample("sigma_q", dist.LogNormal(jnp.log(q_var_hat), q_var_sd))
-    return vals, level, sigma_q
-
-
 def neobam_model(
     logW: jnp.ndarray,
     wmask: jnp.ndarray,
     werr_rel: jnp.ndarray,
     logS: jnp.ndarray,
-    treal: jnp.ndarray,
     q_loc: jnp.ndarray,
     q_lo: jnp.ndarray,
     q_hi: jnp.ndarray,
@@ -311,7 +291,12 @@ def neobam_model(
     node_sd: jnp.ndarray,
 ) -> None:
     """numpyro model of neoBAM (see the module docstring for the equations)."""
-    vals, level, sigma_q = _reach_sites(prior, q_level_sd, q_var_hat, q_var_sd)
+    vals = {}
+    for k, name in enumerate(PARAMS):
+        hat, sd, lo, hi = prior[k, 0], prior[k, 1], prior[k, 2], prior[k, 3]
+        vals[name] = numpyro.sample(name, dist.TruncatedNormal(hat, sd, low=lo, high=hi))
+    level = numpyro.sample("level", dist.Normal(0.0, q_level_sd))
+    sigma_q = numpyro.sample("sigma_q", dist.LogNormal(jnp.log(q_var_hat), q_var_sd))
     logQ = numpyro.sample("logQ", dist.TruncatedNormal(q_loc + level, sigma_q, low=q_lo, high=q_hi))
     delta = numpyro.sample("delta", dist.Normal(jnp.zeros(logW.shape[0]), node_sd))
     sigma_w = numpyro.sample("sigma_w", dist.LogNormal(jnp.log(sigma_w_hat), 1.0))
@@ -372,7 +357,7 @@ def _init_z(args: ModelArgs) -> dict[str, jnp.ndarray]:
 
 
 def _runner(shape: tuple[int, ...], settings: SamplerSettings) -> Runner:
-    """Build (once per padded shape, settings and coordinates) the jitted sampler of all chains.
+    """Build (once per padded shape and settings) the jitted sampler of all chains.
 
     numpyro's NUTS kernel with its warm-up adaptation (``numpyro.infer.hmc.hmc``)
     is driven by ``lax.scan`` inside one ``jax.jit``; chains run one after the
@@ -383,22 +368,21 @@ def _runner(shape: tuple[int, ...], settings: SamplerSettings) -> Runner:
     key = (shape, settings)
     if key in _RUNNERS:
         return _RUNNERS[key]
-    model, init = neobam_model, _init_z
 
     # The potential and the map back to the model's sites, built straight from the model: numpyro's
     # initialize_model would also search for a valid start by running the model op by op (about 17 s
-    # of CPU per process and shape, which no compile cache saves); the start is ``init``.
+    # of CPU per process and shape, which no compile cache saves); the start is :func:`_init_z`.
     def pot_gen(*args: Any) -> Callable[[dict[str, jax.Array]], jax.Array]:
-        return lambda z: potential_energy(model, args, {}, z)
+        return lambda z: potential_energy(neobam_model, args, {}, z)
 
     def post_gen(*args: Any) -> Callable[[dict[str, jax.Array]], dict[str, jax.Array]]:
-        return lambda z: constrain_fn(model, args, {}, z, return_deterministic=True)
+        return lambda z: constrain_fn(neobam_model, args, {}, z, return_deterministic=True)
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=pot_gen, algo="NUTS")
 
     def one_chain(rng: jnp.ndarray, args: ModelArgs) -> tuple[dict[str, jax.Array], jax.Array, jax.Array]:
         state = init_kernel(
-            init(args),
+            _init_z(args),
             settings.num_warmup,
             dense_mass=settings.dense_mass,
             target_accept_prob=settings.target_accept,
@@ -444,7 +428,7 @@ def pack_dummy(shape: tuple[int, ...]) -> ModelData:
 
 
 def compile_shape(shape: tuple[int, ...], settings: SamplerSettings) -> None:
-    """Compile the samplers of padded ``shape`` ahead of time (fills the persistent cache when enabled)."""
+    """Compile the sampler of padded ``shape`` ahead of time (fills the persistent cache when enabled)."""
     run: Any = _runner(shape, settings)  # a jax.jit function (Runner does not type .lower)
     run.lower(jax.random.PRNGKey(0), pack_dummy(shape).as_args()).compile()
 
@@ -519,6 +503,6 @@ def sample(data: ModelData, settings: SamplerSettings, seed: int = 0) -> dict[st
     out = {k: np.asarray(v) for k, v in values.items()}
     out["diverging"] = np.asarray(div)
     out["num_steps"] = np.asarray(steps)
-    rhat, ess = convergence(out, np.asarray(data.treal & data.wmask.any(axis=0)))
+    rhat, ess = convergence(out, np.asarray(data.wmask.any(axis=0)))  # times with widths (never padding)
     out["rhat"], out["ess"] = np.asarray(rhat), np.asarray(ess)
     return out
