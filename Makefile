@@ -8,8 +8,11 @@ PACKAGES := core $(wildcard modules/flpe/core) $(sort $(filter-out core/ modules
 	$(dir $(wildcard driver/pyproject.toml demo/pyproject.toml renew/pyproject.toml \
 	modules/*/pyproject.toml modules/flpe/*/pyproject.toml images/test-image/pyproject.toml))))
 PYTEST_ARGS ?=
+# checkov (the CloudFormation template's security checks) pins boto3, networkx and packaging below ours:
+# it gets its own virtual environment.
+CHECKOV_VENV ?= build/checkov
 
-.PHONY: install test test-fast lint build lock clean-images bench bench-accuracy demo clean help
+.PHONY: install test test-fast lint build lock clean-images bench bench-accuracy demo clean help infra
 
 help:
 	@echo "make install         virtual environment $(VENV) with every package editable"
@@ -21,14 +24,23 @@ help:
 	@echo "make lock            resolve images/lock/*.txt (hashed pins of every image's Python packages; uv)"
 	@echo "make clean-images    remove the project's images (confluence/*) and build-stage leftovers"
 	@echo "make bench           speed benchmarks;  make bench-accuracy: the Pepsi-1 accuracy benchmark"
+	@echo "make infra           write infra/confluence.yaml (CloudFormation) from the workflow table and IAM table"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-install: $(BIN)/python
+install: $(BIN)/python $(CHECKOV_VENV)/bin/checkov
 	$(BIN)/pip install --quiet $(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt
 	@echo "installed: $(PACKAGES)"
+
+$(CHECKOV_VENV)/bin/checkov: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	@touch $@
+
+infra:
+	$(BIN)/python -m confluence_driver.aws.stack infra/confluence.yaml
 
 test:
 	$(BIN)/pytest -q $(PYTEST_ARGS)

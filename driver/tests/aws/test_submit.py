@@ -104,6 +104,8 @@ def test_dry_run_names_the_phases(deployed: dict[str, Any]):
     result = run(deployed, "--dry-run")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
+        f"renew: {deployed['config']} names no renew rule ([environment] CONFLUENCE_RENEW_RULE, written by "
+        "`confluence deploy --stack`): the schedule is not enabled and PO.DAAC's credentials are not checked",
         "phase 1: make (continent, continent.json), merge (once)",
         "phase 2: per_reach (reach, reaches.json), per_reach_again (reach, reaches.json), summary (once)",
     ]
@@ -289,3 +291,15 @@ def test_definitions_name_images_by_digest(deployed: dict[str, Any]):
     result = run(deployed)
     assert result.exit_code == 1
     assert "Batch job definition confluence-datagen runs " in result.output and "run confluence deploy" in result.output
+
+
+def test_the_branch_reaches_every_job(deployed: dict[str, Any]):
+    """``--branch constrained`` on Batch: CONFLUENCE_BRANCH in every job's environment and in the run record."""
+    reaches(deployed["root"], 3)
+    result = run(deployed, "--branch", "constrained")
+    assert result.exit_code == 0, result.output
+    rec = record(deployed)
+    assert rec["branch"] == "constrained"
+    ids = [j["job_id"] for s in rec["steps"].values() for j in s["jobs"]]
+    jobs = deployed["batch"].describe_jobs(jobs=ids)["jobs"]
+    assert jobs and {env_of(j).get("CONFLUENCE_BRANCH") for j in jobs} == {"constrained"}

@@ -34,12 +34,31 @@ _config_help = "The deployment file (TOML or YAML; see docs/aws.md)."
 @click.option("--dry-run", is_flag=True, help="Say what would be pushed and registered; change nothing.")
 @click.option("--skip-push", is_flag=True, help="Do not push images; check that ECR already holds them.")
 @click.option("--workflow", "workflow_file", type=click.Path(dir_okay=False), help="Another workflow table.")
-def deploy(config_file: str, dry_run: bool, skip_push: bool, workflow_file: str | None) -> None:
-    """Push the images to ECR and register one Batch job definition per workflow image (only what changed)."""
+@click.option("--stack", default=None, metavar="NAME",
+              help="First write --config from this CloudFormation stack's outputs (infra/confluence.yaml).")
+@click.option("--region", default=None, help="The stack's region (default: the file's aws.region, else the SDK's).")
+@click.option("--platform", type=click.Choice(["EC2", "FARGATE"]), default="EC2", show_default=True,
+              help="With --stack: the compute environment (job queue) to use.")
+@click.option("--config-only", is_flag=True, help="With --stack: write the file and stop.")
+def deploy(config_file: str, dry_run: bool, skip_push: bool, workflow_file: str | None, stack: str | None,
+           region: str | None, platform: str, config_only: bool) -> None:
+    """Push the images to ECR and register one Batch job definition per workflow image (only what changed).
+
+    With --stack NAME the deployment file is first written from the stack's outputs (nothing typed by hand).
+    """
+    from .config import write_from_stack
     from .deploy import deploy as run_deploy
 
     try:
+        if (region or config_only or platform != "EC2") and not stack:
+            raise ConfluenceError("--region, --platform and --config-only go with --stack NAME")
         flow = wf.load(workflow_file)
+        if stack:
+            written = write_from_stack(config_file, stack, region=region, platform=platform)
+            click.echo(f"wrote {config_file} from stack {stack} (queue {written.job_queue}, "
+                       f"file system {written.file_system_id}, {len(written.volumes)} access points)")
+            if config_only:
+                return
         config = load_config(config_file)
         plans = run_deploy(flow, config, Aws(config), dry_run=dry_run, skip_push=skip_push, echo=click.echo)
     except ConfluenceError as exc:
@@ -65,6 +84,9 @@ def run_batch(flow: wf.Workflow, steps: Sequence[Step], *, config_file: str | No
             raise ConfluenceError(f"--env {secret[0]} looks like a secret: keep secrets in SSM Parameter Store")
         aws = Aws(config)
         if dry_run:
+            from .renewal import plan
+
+            click.echo(plan(config, [s for s in steps if s.ready]))  # before phase 1 (renewal.prepare)
             for n, phase in enumerate(phases([s for s in steps if s.ready]), 1):
                 click.echo(f"phase {n}: " + ", ".join(f"{s.name} ({s.fanout}{', ' + s.list if s.list else ''})"
                                                        for s in phase))

@@ -7,6 +7,7 @@ what was being done (:func:`aws_errors`).  docs/aws.md explains each key.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluence_core import s3
+from confluence_core import atomic, s3
 from confluence_core.config import read_table
 from confluence_core.errors import ConfluenceError
 from confluence_core.volumes import VOLUMES
@@ -163,8 +164,11 @@ class AwsConfig:
 def load_config(path: str | Path) -> AwsConfig:
     """Read and check a deployment file (``.toml``, ``.yaml`` or ``.yml``)."""
     path = Path(path)
-    data = _read(path)
-    where = str(path)
+    return check_table(_read(path), str(path))
+
+
+def check_table(data: dict[str, Any], where: str) -> AwsConfig:
+    """Check a deployment file's table (``where``: the file, for messages) and return it as :class:`AwsConfig`."""
     unknown = [k for k in data if k not in _KEYS]
     if unknown:
         raise ConfluenceError(f"unknown section(s) {', '.join(sorted(unknown))}; known: {', '.join(_KEYS)}", where)
@@ -427,9 +431,13 @@ class Aws:
         self._clients: dict[str, Any] = {}
         self._session: Any = None
 
-    def client(self, service: str) -> Any:
-        """A cached boto3 client of ``service`` (``batch``, ``ecr``, ``s3``, ``logs``, ``events``)."""
-        if service not in self._clients:
+    def client(self, service: str, **options: Any) -> Any:
+        """A cached boto3 client of ``service`` (``batch``, ``ecr``, ``s3``, ``logs``, ``events``...).
+
+        ``options`` are botocore ``Config`` settings (e.g. ``read_timeout``); each set is its own client.
+        """
+        key = service + (repr(sorted(options.items())) if options else "")
+        if key not in self._clients:
             try:
                 import boto3
             except ImportError:
@@ -441,11 +449,15 @@ class Aws:
             kwargs: dict[str, Any] = {"region_name": self.config.region}
             if self.config.endpoint_url:
                 kwargs["endpoint_url"] = self.config.endpoint_url
+            if options:
+                from botocore.config import Config
+
+                kwargs["config"] = Config(**options)
             with aws_errors(f"cannot create an AWS {service} client"):
                 if self._session is None:  # our own session: credentials are looked up afresh
                     self._session = boto3.session.Session()
-                self._clients[service] = self._session.client(service, **kwargs)
-        return self._clients[service]
+                self._clients[key] = self._session.client(service, **kwargs)
+        return self._clients[key]
 
     def check_queue(self) -> str:
         """Return the job queue's ARN, or one error when it does not exist or is not usable."""
@@ -464,3 +476,146 @@ class Aws:
             )
         arn: str = queue["jobQueueArn"]
         return arn
+
+
+# -- the deployment file from a CloudFormation stack's outputs (infra/confluence.yaml) ----------------------
+
+#: output key -> (section, key) of the deployment file; every one is required.
+STACK_KEYS: dict[str, tuple[str, str]] = {
+    "Region": ("aws", "region"),
+    "Account": ("aws", "account"),
+    "NamePrefix": ("batch", "name_prefix"),
+    "MaxVcpus": ("batch", "max_vcpus"),
+    "Registry": ("images", "registry"),
+    "FileSystemId": ("efs", "file_system_id"),
+    "RunsBucket": ("s3", "runs_bucket"),
+    "SosBucket": ("s3", "sos_bucket"),
+    "SosPrefix": ("s3", "sos_prefix"),
+    "ResultsBucket": ("s3", "results_bucket"),
+    "ResultsPrefix": ("s3", "results_prefix"),
+    "RenewRule": ("environment", "CONFLUENCE_RENEW_RULE"),
+    "CredsPrefix": ("environment", "CONFLUENCE_CREDS_PREFIX"),
+}
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", name) if part)
+
+
+def stack_outputs(stack: str, region: str | None = None, endpoint_url: str = "") -> dict[str, str]:
+    """The outputs of CloudFormation stack ``stack`` (``describe_stacks``) as key -> value."""
+    try:
+        import boto3
+    except ImportError:
+        raise ConfluenceError("AWS commands need the package boto3 (pip install boto3)") from None
+    kwargs: dict[str, Any] = {"region_name": region} if region else {}
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+    with aws_errors(f"cannot read CloudFormation stack {stack}"):
+        stacks = boto3.session.Session().client("cloudformation", **kwargs).describe_stacks(StackName=stack)["Stacks"]
+    found = stacks[0]
+    state = found.get("StackStatus", "")
+    if not state.endswith("_COMPLETE") or "ROLLBACK" in state or state.startswith("DELETE"):
+        raise ConfluenceError(f"CloudFormation stack {stack} is {state}, not created or updated "
+                              f"({found.get('StackStatusReason') or 'see its events'})")
+    return {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
+
+
+def config_from_outputs(outputs: Mapping[str, str], *, stack: str, platform: str = "EC2",
+                        existing: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The deployment file's table from a stack's outputs (``infra/confluence.yaml``).
+
+    Every value the stack knows is taken from it (region, account, queue, roles, file system and access
+    points, buckets, registry, the renew rule); the rest of ``existing`` (an earlier file: images.version,
+    [resources], [environment], prefixes...) is kept.  The optional volumes (source, previous) are written
+    only when ``existing`` configures them: a configured ``source`` replaces datagen's search.
+    """
+    from .iam import CLASSES
+
+    where = f"stack {stack}"
+    missing = [key for key in (*STACK_KEYS, "JobQueue", "FargateJobQueue", "ExecutionRoleArn",
+                               *(f"JobRole{_camel(c)}" for c in CLASSES),
+                               *(f"AccessPoint{_camel(v)}" for v in VOLUMES if v not in OPTIONAL_VOLUMES))
+               if not outputs.get(key)]
+    if missing:
+        raise ConfluenceError(f"{where} has no output {', '.join(missing)}: is it made from infra/confluence.yaml?")
+    if platform not in ("EC2", "FARGATE"):
+        raise ConfluenceError(f"platform must be EC2 or FARGATE, not {platform!r}")
+    table: dict[str, Any] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in (existing or {}).items()}
+    table.pop("host_volumes", None)  # the stack's volumes are EFS access points
+    for output, (section, key) in STACK_KEYS.items():
+        value: Any = outputs[output]
+        table.setdefault(section, {})[key] = int(value) if key == "max_vcpus" else value
+    batch = table["batch"]
+    batch.pop("job_role_arn", None)  # one role per class now
+    batch["platform"] = platform
+    batch["job_queue"] = outputs["FargateJobQueue" if platform == "FARGATE" else "JobQueue"]
+    batch["execution_role_arn"] = outputs["ExecutionRoleArn"]
+    batch["job_roles"] = {cls: outputs[f"JobRole{_camel(cls)}"] for cls in CLASSES}
+    table.setdefault("images", {})["repository_prefix"] = f"{outputs['NamePrefix']}/"
+    efs = table.setdefault("efs", {})
+    efs.setdefault("transit_encryption", True)
+    earlier = dict(efs.get("access_points") or {})
+    efs["access_points"] = {v: outputs[f"AccessPoint{_camel(v)}"] for v in VOLUMES
+                            if v not in OPTIONAL_VOLUMES or (v in earlier and outputs.get(f"AccessPoint{_camel(v)}"))}
+    ordered = {section: table[section] for section in _KEYS if section in table}
+    check_table(ordered, where)
+    return ordered
+
+
+def render_table(table: Mapping[str, Any], suffix: str, header: str = "") -> str:
+    """A deployment file's text: YAML for ``.yaml``/``.yml``, else TOML (tables of text, numbers and booleans)."""
+    comment = "".join(f"# {line}\n" for line in header.splitlines())
+    if suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        body: str = yaml.safe_dump(dict(table), sort_keys=False)
+        return comment + body
+    lines: list[str] = []
+
+    def emit(name: str, section: Mapping[str, Any]) -> None:
+        lines.append(f"\n[{name}]")
+        lines.extend(f"{_toml_key(k)} = {_toml_value(v, f'{name}.{k}')}" for k, v in section.items()
+                     if not isinstance(v, Mapping))
+        for key, value in section.items():
+            if isinstance(value, Mapping):
+                emit(f"{name}.{_toml_key(key)}", value)
+
+    for name, section in table.items():
+        if not isinstance(section, Mapping):
+            raise ConfluenceError(f"{name} must be a table of settings")
+        emit(name, section)
+    return comment + "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def _toml_value(value: Any, where: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # JSON's escapes are TOML basic-string escapes
+    raise ConfluenceError(f"{where}: cannot write a {type(value).__name__} into the deployment file")
+
+
+def write_from_stack(path: str | Path, stack: str, *, region: str | None = None, platform: str = "EC2",
+                     outputs: Mapping[str, str] | None = None) -> AwsConfig:
+    """Write (or update) deployment file ``path`` from stack ``stack``'s outputs; return the checked file.
+
+    An existing file gives the region (unless ``region``), the endpoint and every key the stack does not own.
+    """
+    path = Path(path)
+    existing = _read(path) if path.exists() else {}
+    endpoint = str((existing.get("aws") or {}).get("endpoint_url", ""))
+    region = region or (existing.get("aws") or {}).get("region") or None
+    if outputs is None:
+        outputs = stack_outputs(stack, region, endpoint)
+    table = config_from_outputs(outputs, stack=stack, platform=platform, existing=existing)
+    header = (f"Written by `confluence deploy --stack {stack}` from the stack's outputs: run it again after a stack "
+              "update.\nKeys the stack does not own (images.version, [resources], [environment]...) are kept.")
+    atomic.write_text(path, render_table(table, path.suffix, header))
+    return check_table(_read(path), str(path))

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from confluence_core import branch as run_branch
 from confluence_core import s3
 from confluence_core.entries import job_count
 from confluence_core.errors import ConfluenceError
@@ -55,15 +56,21 @@ from confluence_core.workflow import Step, Workflow
 from .. import __version__
 from ..fanout import children
 from ..runner import StepFailedError
+from . import renewal
 from .config import Aws, AwsConfig, aws_errors
 from .deploy import batch_steps, definition_name, image_digests, latest_active, push_plan, resource
 from .logs import error_line, log_stream
 from .records import RecordStore, check_run_id, now
+from .renewal import RenewCheckError
 
 #: AWS Batch allows at most this many entries in a job's dependsOn.
 MAX_DEPENDENCIES = 20
 DONE = ("SUCCEEDED", "FAILED")
 STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def new_run_id() -> str:
@@ -193,6 +200,7 @@ class BatchRun:
     echo: Callable[[str], None] = print
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    wallclock: Callable[[], dt.datetime] = field(default_factory=lambda: _utcnow)  # credential expiration checks
     record: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # extra environment for every job (--env)
     definitions: dict[str, str] = field(default_factory=dict)
@@ -244,6 +252,8 @@ class BatchRun:
                 "run_id": check_run_id(run_id or new_run_id()), "config": str(Path(self.config.path).absolute()),
                 "queue": self.config.job_queue, "region": self.config.region, "version": __version__,
                 "lists": self.lists.describe(), "created": now(), "state": "RUNNING", "steps": {},
+                # every job gets CONFLUENCE_BRANCH in its environment (self.env, set by `confluence run --branch`)
+                "branch": self.env.get(run_branch.BRANCH_ENV, run_branch.DEFAULT),
             }
 
     def run(self, steps: Sequence[Step], run_id: str | None = None,
@@ -267,10 +277,14 @@ class BatchRun:
                 self.lists.ensure_continents()
             self.store.save(self.record)
             self.echo(f"run {self.run_id}: {len(todo)} step(s) on queue {self.config.job_queue}")
+            self.renew(todo)  # before phase 1: datagen must not start on missing or expired credentials
             for number, phase in enumerate(phases(todo), 1):
                 self.run_phase(phase, number)
         except StepFailedError:
             raise  # recorded by run_phase
+        except RenewCheckError as exc:
+            self.fail_run(str(exc))
+            raise
         except KeyboardInterrupt:
             self.fail_run("the driver was interrupted; jobs already submitted keep running "
                           f"(confluence run --batch --resume {self.run_id} re-attaches to them)")
@@ -281,6 +295,31 @@ class BatchRun:
         self.record["state"] = "SUCCEEDED"
         self.store.save(self.record)
         return self.record
+
+    def renew(self, steps: Sequence[Step]) -> None:
+        """Enable and check the renew schedule when a step reads PO.DAAC (:mod:`.renewal`); kept in the record.
+
+        Every failure is a :class:`.renewal.RenewCheckError`: the run is FAILED before any job is submitted.
+        """
+        if not renewal.needs_credentials(steps):
+            return
+        if not renewal.renew_rule(self.config):
+            self.echo(renewal.no_rule_message(self.config))
+            self.record["renew"] = {"rule": "", "state": "not configured"}
+            return
+        try:
+            self.record["renew"] = renewal.prepare(self.aws, run_id=self.run_id, now=self.wallclock)
+        except renewal.RenewCheckError:
+            raise
+        except ConfluenceError as exc:  # an AWS call failed: the same one reason, named as the schedule's
+            raise RenewCheckError(f"renew schedule: {exc}") from None
+        done = self.record["renew"]
+        self.echo(f"renew: EventBridge rule {done['rule']} ENABLED -> {done['lambda']}; invoked it once: "
+                  f"PO.DAAC's credentials expire at {done['expiration']}")
+        if not renewal.disables(steps):
+            self.echo(f"renew: this run has no disable_renew step: the rule stays enabled (confluence renew "
+                      f"disable --rule {done['rule']} when done)")
+        self.store.save(self.record)
 
     def fail_run(self, reason: str) -> None:
         """Mark the run FAILED with ``reason`` (a step's own failure is recorded by :meth:`run_phase`)."""
