@@ -157,6 +157,6 @@ def test_a_seventh_algorithm_is_one_folder_and_one_row(tmp_path: Path) -> None:
             assert {"dummy_q_c", "dummy_q_uc"} <= set(ds.variables)
             assert np.isfinite(ds["dummy_q_uc"][:].filled(np.nan)).any()
     assert "dummy" in contributing
-    (results,) = sorted((run / "output").glob("na_*_SOS_results.nc"))
+    (results,) = sorted((run / "output").glob("na_*_SOS_results_unconstrained.nc"))
     with netCDF4.Dataset(results) as ds:
         assert "dummy" in ds.groups

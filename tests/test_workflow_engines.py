@@ -121,7 +121,7 @@ def test_process_engine_runs_the_ready_steps_on_the_demo_world(process_run):
             assert (tmp_path / "flpe" / folder / f"{rid}_{name}.nc").exists(), (folder, rid)
         assert (tmp_path / "offline" / f"{rid}_offline.nc").exists()
         assert (tmp_path / "moi" / f"{rid}_integrator.nc").exists()
-    assert (tmp_path / "output" / "na_sword_v16_SOS_results.nc").exists()
+    assert (tmp_path / "output" / "na_sword_v16_SOS_results_unconstrained.nc").exists()
     # a rerun resumes: nothing is redone
     again = run(tmp_path, "process")
     counts = re.findall(r"(\d+)/(\d+) done, (\d+) failed(?:, (\d+) skipped)?", again)

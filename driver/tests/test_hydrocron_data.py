@@ -59,12 +59,33 @@ def test_live_needs_reach_ids_and_gauge_mapping(tmp_path: Path, kobuk: Path) -> 
 def test_plain_gauge_csv(tmp_path: Path) -> None:
     src = tmp_path / "g.csv"
     src.write_text("site,reach_id,date,discharge_cms\nA1,81320300011,2024-06-01,12.5\nA1,81320300011,2024-06-02,NA\n")
-    n, rows, _ = write_gauges(src, tmp_path / "out.csv", {}, [])
-    assert (n, rows) == (1, 2)
+    n, rows, _, n_cal = write_gauges(src, tmp_path / "out.csv", {}, [])
+    assert (n, rows, n_cal) == (1, 2, 0)  # no cal column: every gauge CAL 0 (validation only)
+    with (tmp_path / "out.csv").open() as fh:
+        assert {r["cal"] for r in csv.DictReader(fh)} == {"0"}
     src.write_text("site,reach_id,date,discharge_cms\nA1,81320300011,June 1,12.5\n")
     with pytest.raises(InputError, match="line 2: date 'June 1' is not YYYY-MM-DD"):
         write_gauges(src, tmp_path / "out.csv", {}, [])
     assert not (tmp_path / "out2.csv").exists()
+
+
+def test_gauge_cal_column(tmp_path: Path) -> None:
+    """A cal column says which gauges calibrate (1) and which validate (0); bad values name the file and line."""
+    src = tmp_path / "cal.csv"
+    src.write_text("site,reach_id,date,discharge_cms,cal\nA1,81320300011,2024-06-01,12.5,1\n"
+                   "A1,81320300011,2024-06-02,13,1\nB2,81320300021,2024-06-01,7,0\n")
+    n, rows, _, n_cal = write_gauges(src, tmp_path / "out.csv", {}, [])
+    assert (n, rows, n_cal) == (2, 3, 1)
+    with (tmp_path / "out.csv").open() as fh:
+        assert {(r["site"], r["cal"]) for r in csv.DictReader(fh)} == {("A1", "1"), ("B2", "0")}
+    src.write_text("site,reach_id,date,discharge_cms,CAL\nA1,81320300011,2024-06-01,12.5,yes\n")
+    with pytest.raises(InputError, match=r"line 2: cal 'yes' is not 0 \(validation gauge\) or 1") as err:
+        write_gauges(src, tmp_path / "out.csv", {}, [])
+    assert "cal.csv" in str(err.value)
+    src.write_text("site,reach_id,date,discharge_cms,cal\nA1,81320300011,2024-06-01,12.5,1\n"
+                   "A1,81320300011,2024-06-02,13,0\n")
+    with pytest.raises(InputError, match="line 2: site A1 has both cal 0 and cal 1"):
+        write_gauges(src, tmp_path / "out.csv", {}, [])
 
 
 def test_gauge_errors_name_the_users_file_and_line(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeGuard, overload
 import netCDF4
 import numpy as np
 
+from . import branch
 from .atomic import atomic_path
 from .errors import InputError
 from .fill import FLOAT_FILL, INT_FILL
@@ -26,7 +27,13 @@ CHARTIME = 20
 
 @contextlib.contextmanager
 def create(path: str | os.PathLike[str], **attrs: Any) -> Iterator[netCDF4.Dataset]:
-    """Yield a new NETCDF4 dataset that appears at ``path`` only when complete."""
+    """Yield a new NETCDF4 dataset that appears at ``path`` only when complete.
+
+    In a workflow job (:data:`~confluence_core.branch.BRANCH_ENV` set by the driver) the file's
+    global attribute ``branch`` names the run's branch, unless ``attrs`` gives it.
+    """
+    if os.environ.get(branch.BRANCH_ENV):
+        attrs = {branch.ATTR: branch.current(), **attrs}
     with atomic_path(path) as tmp:
         ds = netCDF4.Dataset(tmp, "w", format="NETCDF4")
         try:

@@ -36,7 +36,7 @@ SWORD_VERSION_ENV = "CONFLUENCE_SWORD_VERSION"
 
 FANOUTS = ("once", "continent", "reach", "reachset", "basin")
 #: Placeholders an output pattern may use.
-PLACEHOLDERS = ("continent", "reach_id", "river_id", "basin_id", "set", "sword_version")
+PLACEHOLDERS = ("continent", "reach_id", "river_id", "basin_id", "set", "sword_version", "branch")
 ROLES = ("algorithm", "combiner")
 _PLACEHOLDER = re.compile(r"{([^{}]*)}")
 #: ``Workflow.source`` of the packaged table.

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from confluence_core import branch as run_branch
 from confluence_core import workflow as wf
 from confluence_core.errors import ConfluenceError
 
@@ -169,8 +170,12 @@ def _reaches(values: tuple[str, ...]) -> set[str] | None:
                            "(PO.DAAC, SWOT_L4_HR_DAWG_SOS_DISCHARGE_V3) of the run's continents, downloaded with your "
                            "Earthdata Login (EARTHDATA_USERNAME/PASSWORD, EARTHDATA_TOKEN or ~/.netrc) and cached in "
                            "$CONFLUENCE_CACHE/sos (default ~/.cache/confluence/sos).")
-@click.option("--sos-branch", type=click.Choice(["unconstrained", "constrained"]), default="unconstrained",
-              show_default=True, help="--sos podaac: the SoS branch (constrained: gauge-constrained priors).")
+@click.option("--branch", type=click.Choice(run_branch.BRANCHES), default=run_branch.DEFAULT, show_default=True,
+              help="unconstrained: model priors only; constrained: calibration gauges (CAL 1 of the SoS or of "
+                   "--gauges) replace the model flow statistics of their reaches.  The constrained branch runs in "
+                   "WORKDIR/constrained (a run folder of its own), so both branches live in one run folder.")
+@click.option("--sos-branch", type=click.Choice(run_branch.BRANCHES), default=None,
+              show_default="--branch", help="--sos podaac: the published SoS branch to download.")
 @click.option("--previous", type=click.Path(exists=True, file_okay=False),
               help="An earlier run folder that postdiagnostics compares this run with.")
 @click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Extra environment for every job.")
@@ -178,8 +183,10 @@ def _reaches(values: tuple[str, ...]) -> set[str] | None:
 @click.option("--reach-ids", "reach_ids", multiple=True,
               help="Hydrocron: the reaches to fetch (ids, or a file of ids); with a folder, only these.")
 @click.option("--gauges", type=click.Path(exists=True, dir_okay=False),
-              help="Validation gauges (CAL 0, never priors): CSV site,reach_id,date,discharge_cms, or a USGS "
-                   "daily table site_no,time_local,q_cms|discharge_cfs.")
+              help="Gauges: CSV site,reach_id,date,discharge_cms[,cal], or a USGS daily table "
+                   "site_no,time_local,q_cms|discharge_cfs[,cal].  cal 1: a calibration gauge (a prior in the "
+                   "constrained branch only, never validated against); cal 0: a validation gauge (never a prior). "
+                   "No cal column: every gauge is CAL 0.")
 @click.option("--gauge-reaches", multiple=True, metavar="SITE=REACH[,REACH]",
               help="Reaches of a gauge file without reach_id (default: every reach of the run).")
 @click.option("--utc-offset", type=click.FloatRange(-14.0, 14.0), default=None,
@@ -193,8 +200,8 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
         workflow_file: str | None, config_file: str | None = None, resume: str | None = None,
         lists: str | None = None, records: str | None = None, reach_ids: tuple[str, ...] = (),
         gauges: str | None = None, gauge_reaches: tuple[str, ...] = (), utc_offset: float | None = None,
-        prior_csv: str | None = None, sos_branch: str = "unconstrained", keep_going: bool = True,
-        strict: bool = False) -> None:
+        prior_csv: str | None = None, sos_branch: str | None = None, keep_going: bool = True,
+        strict: bool = False, branch: str = run_branch.DEFAULT) -> None:
     """Run the workflow (with no data given, on the built-in demo world)."""
     from .engines import select_engine
 
@@ -204,12 +211,15 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
         flow = wf.load(workflow_file)
         chosen = flow.select(step_names or None, start, until)
         env = dict(_pair(p) for p in env_pairs)
+        if run_branch.BRANCH_ENV in env:
+            raise ConfluenceError(f"--env {run_branch.BRANCH_ENV}: choose the branch with --branch")
+        env[run_branch.BRANCH_ENV] = branch
         if mode == "batch":
             from .aws.commands import run_batch
 
             return run_batch(flow, chosen, config_file=config_file, resume=resume, lists=lists, records=records,
                              dry_run=dry_run, env=env)
-        folder = RunFolder(Path(workdir))
+        folder = RunFolder(run_branch.run_folder(Path(workdir), branch))
         wanted = _reaches(reaches)
         if dry_run:
             last_env = load_record(folder).get("env") if folder.root.is_dir() else None
@@ -224,10 +234,12 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
         took_over = folder.lock.acquire()
         if took_over:
             click.echo(f"note: {took_over}", err=True)
+        check_branch(folder, branch)
         note = prepare_data(folder, source, sword, sos, needs_data=workflow_file is None,
-                            reach_ids=_reaches(reach_ids), sos_branch=sos_branch)
+                            reach_ids=_reaches(reach_ids), sos_branch=sos_branch or branch,
+                            demo_dir=Path(workdir).absolute() / "demo")
         data_env, gauge_note = run_environment(folder, source, _reaches(reach_ids), gauges, gauge_reaches,
-                                               utc_offset, prior_csv)
+                                               utc_offset, prior_csv, branch=branch)
         env = {**data_env, **env}
         note = "; ".join(n for n in (note, gauge_note) if n)
         if previous:
@@ -262,7 +274,19 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
                     folder.remove_if_empty()
             folder.lock.release()
     assert folder is not None
-    click.echo(f"run folder: {folder.root}", err=True)
+    click.echo(f"run folder: {folder.root} (branch {branch})", err=True)
+
+
+def check_branch(folder: RunFolder, branch: str) -> None:
+    """A run folder holds one branch: its ``run.json`` (a record without one is unconstrained) must agree."""
+    record = load_record(folder)
+    recorded = record.get("branch")
+    if recorded is None and "runs" in record:  # recorded by a driver from before branches: unconstrained
+        recorded = run_branch.DEFAULT
+    if recorded is not None and recorded != branch:
+        raise ConfluenceError(f"this run folder holds the {recorded} branch (run.json); the {branch} branch of a "
+                              f"run lives in {run_branch.run_folder(Path('WORKDIR'), branch)}: give the run's "
+                              "--workdir, not this sub-folder", folder.root)
 
 
 def _pair(text: str) -> tuple[str, str]:

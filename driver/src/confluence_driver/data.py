@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from confluence_core import atomic, hydrocron, tables
+from confluence_core.branch import CONSTRAINED
+from confluence_core.branch import DEFAULT as DEFAULT_BRANCH
 from confluence_core.errors import ConfluenceError, InputError
 from confluence_core.jsonio import read_json, write_json
 
@@ -18,8 +20,8 @@ from .runner import RunFolder
 
 #: ``--source`` value that makes datagen read the live Hydrocron API.
 HYDROCRON = "hydrocron"
-#: The run's validation gauges, as the priors step reads them (relative to the input volume).
-GAUGES_FILE = "gauges/validation_gauges.csv"
+#: The run's ``--gauges``, as the priors step reads them (relative to the input volume).
+GAUGES_FILE = "gauges/gauges.csv"
 #: Folder (in the input volume) of the run's prior CSV, as the priors step reads it (``CONFLUENCE_PRIOR_CSV``).
 PRIOR_CSV_DIR = "priors"
 #: ``--sos`` value that downloads the published SoS priors from PO.DAAC (earthaccess).
@@ -93,8 +95,11 @@ def fetch_podaac_sos(folder: RunFolder, reach_ids: list[str], branch: str) -> li
 
 def prepare_data(folder: RunFolder, source: str | None, sword: str | None, sos: str | None,
                  needs_data: bool = True, reach_ids: set[str] | None = None, sos_branch: str = "unconstrained",
-                 ) -> str:
+                 demo_dir: Path | None = None) -> str:
     """Link the source volume and stage SWORD/SoS; with no source, make the demo world.
+
+    The demo world is made in ``demo_dir`` (default ``{run folder}/demo``) unless it is there: both
+    branches of a run read the one world in the run folder (``--branch``).
 
     Returns a line to tell the user what data the run uses ("" when nothing changed).
     """
@@ -136,7 +141,7 @@ def prepare_data(folder: RunFolder, source: str | None, sword: str | None, sos: 
                 "no --source given and the demo world package (confluence-demo) is not installed: "
                 "run `make install` or give --source DIR"
             ) from None
-        root = folder.root / "demo"
+        root = demo_dir or folder.root / "demo"
         if not (root / "manifest.json").exists():
             generate(root)
         folder.link_source(root)
@@ -179,13 +184,14 @@ def hydrocron_reaches(source: str | None, reach_ids: set[str] | None) -> list[st
 
 def run_environment(folder: RunFolder, source: str | None, reach_ids: set[str] | None, gauges: str | None,
                     gauge_reaches: tuple[str, ...], utc_offset: float | None,
-                    prior_csv: str | None = None) -> tuple[dict[str, str], str]:
+                    prior_csv: str | None = None, branch: str = DEFAULT_BRANCH) -> tuple[dict[str, str], str]:
     """Environment for every job of a Hydrocron / gauge run, and a note for the user.
 
     - ``--source hydrocron``: ``CONFLUENCE_SOURCE=hydrocron`` and ``CONFLUENCE_REACH_IDS`` (required);
     - ``--reach-ids`` with a folder: datagen keeps only these reaches;
-    - ``--gauges FILE``: converted to the priors CSV (``input/gauges/validation_gauges.csv``) as
-      validation gauges (CAL 0, never priors) and passed as ``CONFLUENCE_GAUGES``;
+    - ``--gauges FILE``: converted to the priors CSV (``input/gauges/gauges.csv``) with each gauge's CAL
+      (the file's ``cal`` column; none: CAL 0, validation only) and passed as ``CONFLUENCE_GAUGES``;
+      CAL 1 gauges are priors in the constrained ``branch`` only;
     - ``--utc-offset``: ``CONFLUENCE_GAUGE_UTC_OFFSET`` for validation;
     - ``--prior-csv FILE``: the user's ``reach_id,mean_q[,sd_ln]`` copied as is to
       ``input/priors/{name}`` and passed as ``CONFLUENCE_PRIOR_CSV`` (the priors step checks it and
@@ -202,11 +208,14 @@ def run_environment(folder: RunFolder, source: str | None, reach_ids: set[str] |
     if reach_ids:
         env["CONFLUENCE_REACH_IDS"] = ",".join(ids)
     if gauges:
-        n_sites, n_rows, mapping = write_gauges(Path(gauges), folder.volume("input") / GAUGES_FILE,
-                                                parse_gauge_reaches(gauge_reaches), ids)
+        n_sites, n_rows, mapping, n_cal = write_gauges(Path(gauges), folder.volume("input") / GAUGES_FILE,
+                                                       parse_gauge_reaches(gauge_reaches), ids)
         env["CONFLUENCE_GAUGES"] = GAUGES_FILE
-        notes.append(f"gauges: {n_sites} validation gauge series ({n_rows} days) from {gauges} "
-                     f"({mapping}), CAL 0: used for validation only")
+        use = ("priors of this constrained branch" if branch == CONSTRAINED
+               else "not priors in the unconstrained branch (--branch constrained uses them)")
+        cal_note = (f"{n_cal} CAL 1 (calibration: {use}, not validated against), {n_sites - n_cal} CAL 0 "
+                    "(validation only)" if n_cal else "all CAL 0: validation only")
+        notes.append(f"gauges: {n_sites} gauge series ({n_rows} days) from {gauges} ({mapping}); {cal_note}")
     elif gauge_reaches:
         raise ConfluenceError("--gauge-reaches needs --gauges FILE")
     if utc_offset is not None:
@@ -246,8 +255,8 @@ def _first_bad(*checks: np.ndarray) -> tuple[int, int] | None:
 
 
 def write_gauges(src: Path, dest: Path, site_reaches: dict[str, list[str]], run_reaches: list[str]
-                 ) -> tuple[int, int, str]:
-    """Convert a gauge file to the priors CSV ``agency,site,reach_id,date,discharge_cms,cal`` (cal 0).
+                 ) -> tuple[int, int, str, int]:
+    """Convert a gauge file to the priors CSV ``agency,site,reach_id,date,discharge_cms,cal``.
 
     Accepted inputs (header names, any order), read with pandas:
 
@@ -257,8 +266,12 @@ def write_gauges(src: Path, dest: Path, site_reaches: dict[str, list[str]], run_
       ``discharge_cfs`` (ft3/s, converted): agency ``USGS``, reaches from ``--gauge-reaches
       SITE=REACH,...``, else every reach of the run (said in the note).
 
+    Optional column ``cal`` (also ``CAL``): 1 a calibration gauge (a prior in the constrained branch
+    only), 0 a validation gauge; one value per site, on every row.  Without the column every gauge
+    is CAL 0 (validation only: a file never constrains priors unless it says so).
+
     A site on several reaches becomes one gauge per reach, named ``{site}_{reach_id}`` (the SoS holds
-    one reach per gauge).  Returns (gauge series, rows, how sites were mapped).
+    one reach per gauge).  Returns (gauge series, rows, how sites were mapped, CAL 1 series).
     """
     try:
         table = tables.read_text_table(src)
@@ -273,6 +286,7 @@ def write_gauges(src: Path, dest: Path, site_reaches: dict[str, list[str]], run_
     i_q = table.column("discharge_cms", "discharge", "q_cms")
     i_cfs = table.column("discharge_cfs")
     i_agency = table.column("agency")
+    i_cal = table.column("cal")
     if i_site is None or i_date is None or (i_q is None and i_cfs is None):
         raise InputError("gauge file needs columns site (or site_no), date (or time_local) and "
                          "discharge_cms / q_cms (m3/s) or discharge_cfs", src)
@@ -288,8 +302,11 @@ def write_gauges(src: Path, dest: Path, site_reaches: dict[str, list[str]], run_
                 else np.ones(len(rows), dtype=bool))
     with np.errstate(invalid="ignore"):
         negative = q < 0
+    cal = rows[i_cal].str.strip() if i_cal is not None else pd.Series("0", index=rows.index)
+    several_cal = cal.groupby(site).transform("nunique").to_numpy() > 1
     bad = _first_bad(table.n_fields != len(names), ~date.str.fullmatch(r"\d{4}-\d{2}-\d{2}").to_numpy(),
-                     np.isnan(q) & ~absent.to_numpy(), negative, ~reach_ok)
+                     np.isnan(q) & ~absent.to_numpy(), negative, ~reach_ok, ~cal.isin(("0", "1")).to_numpy(),
+                     several_cal)
     if bad is not None:
         i, check = bad
         line = i + 2
@@ -299,7 +316,9 @@ def write_gauges(src: Path, dest: Path, site_reaches: dict[str, list[str]], run_
                   f"discharge {text.iloc[i]!r} is negative (a gauge flow must be >= 0; leave the value empty "
                   "where it is unknown)",
                   f"reach_id {rows[i_reach].iloc[i] if i_reach is not None else ''!r} is not an 11-digit "
-                  "SWORD reach id"][check]
+                  "SWORD reach id",
+                  f"cal {cal.iloc[i]!r} is not 0 (validation gauge) or 1 (calibration gauge)",
+                  f"site {site.iloc[i]} has both cal 0 and cal 1: give one value per site"][check]
         raise InputError(f"line {line}: {reason}", src)
     if i_q is None:
         q = q * CFS_TO_CMS
@@ -309,7 +328,7 @@ def write_gauges(src: Path, dest: Path, site_reaches: dict[str, list[str]], run_
     else:
         reaches = site.map(lambda s: site_reaches.get(s, run_reaches))
     out = pd.DataFrame({"agency": agency, "site": site, "reach_id": reaches, "date": date,
-                        "discharge_cms": [repr(float(x)) for x in q], "cal": "0"}).explode("reach_id")
+                        "discharge_cms": [repr(float(x)) for x in q], "cal": cal}).explode("reach_id")
     out = out[out["reach_id"].notna()]  # a site mapped to no reach (none in the run) gives no row
     several = reaches.str.len().reindex(out.index) != 1
     out["site"] = out["site"].where(~several, out["site"] + "_" + out["reach_id"])
@@ -321,4 +340,5 @@ def write_gauges(src: Path, dest: Path, site_reaches: dict[str, list[str]], run_
     defaulted = sorted(set(site[~site.isin(site_reaches)])) if i_reach is None else []
     mapping = (f"sites {', '.join(defaulted)} mapped to every reach of the run "
                f"({len(run_reaches)}); choose with --gauge-reaches" if defaulted else "reaches as given")
-    return len(out[["agency", "site"]].drop_duplicates()), len(out), mapping
+    series = out[["agency", "site", "cal"]].drop_duplicates(["agency", "site"])
+    return len(series), len(out), mapping, int((series["cal"] == "1").sum())

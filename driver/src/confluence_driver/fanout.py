@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from confluence_core.branch import DEFAULT as DEFAULT_BRANCH
 from confluence_core.errors import ConfluenceError
 from confluence_core.ids import is_river
 from confluence_core.jsonio import read_json
@@ -86,13 +87,13 @@ def _rivers(reach_ids: tuple[str, ...]) -> list[str]:
 
 
 def expected_outputs(step: Step, child: Child, root: Path, sword_version: str = "16",
-                     optional: bool = False) -> list[Path]:
+                     optional: bool = False, branch: str = DEFAULT_BRANCH) -> list[Path]:
     """Paths the child declares (the step's ``outputs`` patterns, expanded for this child).
 
     Required outputs by default; with ``optional`` True the optional ones (``?`` in the table)
     instead: those are checked only when they exist.
     """
-    fields = {**child.fields, "sword_version": sword_version}
+    fields = {**child.fields, "sword_version": sword_version, "branch": branch}
     rivers = _rivers(child.reach_ids)
     paths = []
     for out in step.outputs:

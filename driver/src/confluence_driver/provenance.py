@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from confluence_core.branch import DEFAULT as DEFAULT_BRANCH
 from confluence_core.errors import ConfluenceError
 from confluence_core.index import ARRAY_INDEX_ENV, SELECTED_REACHES_ENV
 from confluence_core.jsonio import read_json, write_json
@@ -108,6 +109,7 @@ class Ledger:
     root: Path
     version: str
     sword_version: str = "16"
+    branch: str = DEFAULT_BRANCH
     _markers: dict[Path, dict[str, Any] | None] = field(default_factory=dict, repr=False)
     _lists: dict[str, tuple[int, list[Child], dict[str, list[Child]], list[Child]]] = field(
         default_factory=dict, repr=False)
@@ -190,10 +192,10 @@ class Ledger:
         self._markers[path] = data
 
     def outputs(self, step: Step, child: Child, present_optional: bool = False) -> list[Path]:
-        paths = expected_outputs(step, child, self.root, self.sword_version)
+        paths = expected_outputs(step, child, self.root, self.sword_version, branch=self.branch)
         if present_optional:
-            paths += [p for p in expected_outputs(step, child, self.root, self.sword_version, optional=True)
-                      if p.exists()]
+            paths += [p for p in expected_outputs(step, child, self.root, self.sword_version, optional=True,
+                                                  branch=self.branch) if p.exists()]
         return paths
 
     # -- the graph ----------------------------------------------------------------------------
@@ -245,8 +247,9 @@ class Ledger:
         if child.reach_ids and theirs.reach_ids:
             common = tuple(r for r in theirs.reach_ids if r in set(child.reach_ids))
             theirs = Child(theirs.index, theirs.key, common, theirs.fields)
-        return (expected_outputs(other, theirs, self.root, self.sword_version)
-                + expected_outputs(other, theirs, self.root, self.sword_version, optional=True))
+        return (expected_outputs(other, theirs, self.root, self.sword_version, branch=self.branch)
+                + expected_outputs(other, theirs, self.root, self.sword_version, optional=True,
+                                   branch=self.branch))
 
     # -- fingerprints ---------------------------------------------------------------------------
     def settings(self, env: Mapping[str, str]) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from confluence_core import branch as run_branch
 from confluence_core import flpe as flpe_contract
 from confluence_core import leftout
 from confluence_core.atomic import atomic_path, is_partial, write_text
@@ -216,7 +217,8 @@ class LocalRunner:
         self._running: dict[int, tuple[str, float]] = {}
         self._running_lock = threading.Lock()
         version = self.env.get(SWORD_VERSION_ENV) or os.environ.get(SWORD_VERSION_ENV) or str(DEFAULT_VERSION)
-        self.ledger = Ledger(self.workflow, self.folder.root, self.version, version)
+        self.branch = run_branch.check(self.env.get(run_branch.BRANCH_ENV) or run_branch.DEFAULT)
+        self.ledger = Ledger(self.workflow, self.folder.root, self.version, version, self.branch)
         self._skips: dict[tuple[str, int], list[Skip]] = {}
         self._failures: list[tuple[str, JobResult]] = []  # --keep-going: (step, result) of every failed child
         self.left_out: dict[int, dict[str, str]] = {}  # reach id -> {"step", "reason"} (input/left_out.json)
@@ -561,7 +563,7 @@ class LocalRunner:
     def outputs(self, step: Step, child: Child) -> list[Path]:
         """The child's required outputs (the step's declared patterns, expanded)."""
         version = self.env.get(SWORD_VERSION_ENV) or os.environ.get(SWORD_VERSION_ENV) or str(DEFAULT_VERSION)
-        return expected_outputs(step, child, self.folder.root, version)
+        return expected_outputs(step, child, self.folder.root, version, branch=self.branch)
 
     def settings_env(self, step: Step) -> dict[str, str]:
         """The environment that decides what a child computes (its settings' fingerprint)."""
@@ -600,8 +602,9 @@ class LocalRunner:
         path = self.folder.root / "run.json"
         record = read_json(path) if path.exists() else {}
         record.update({"run_id": self.run_id, "engine": self.engine.name, "version": self.version,
-                       "status": status, "env": self.env})
-        run = {"run_id": self.run_id, "started": self.started, "status": status, "engine": self.engine.name}
+                       "branch": self.branch, "status": status, "env": self.env})
+        run = {"run_id": self.run_id, "started": self.started, "status": status, "engine": self.engine.name,
+               "branch": self.branch}
         if status != "running":
             run["ended"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         if self.interrupted:
@@ -774,7 +777,7 @@ def describe(workflow: Workflow, steps: Sequence[Step], folder: RunFolder,
     """
     env = dict(env or {})
     sword = env.get(SWORD_VERSION_ENV) or os.environ.get(SWORD_VERSION_ENV) or str(DEFAULT_VERSION)
-    ledger = Ledger(workflow, folder.root, version, sword)
+    ledger = Ledger(workflow, folder.root, version, sword, env.get(run_branch.BRANCH_ENV) or run_branch.DEFAULT)
     pending: dict[str, list[str]] = {}
     lines = []
     for step in steps:

@@ -79,7 +79,8 @@ def test_q_uc_is_the_flow_law_of_the_integrated_parameters(tmp_path: Path, world
                                np.median([recomputed[n] for n in ("neobam", "momma", "sad")], axis=0))
     with netCDF4.Dataset(root / "offline" / f"{world.REACH}_offline.nc") as ds:
         assert ds.getncattr("branch") == "unconstrained"
-        assert ds["metro_q_c"].getncattr("fill_reason") == "this run is unconstrained"
+        assert ds["metro_q_c"].getncattr("fill_reason").startswith("this run is unconstrained: the constrained "
+                                                                   "branch is a run of its own")
     # d_x_area computed from width and wse: 0 at the median stage, rising with stage; and its uncertainty
     assert np.nanargmin(np.abs(d["d_x_area"])) in (4, 5) and np.all(np.diff(d["d_x_area"]) > 0)
     assert np.isfinite(d["d_x_area_u"]).all()
@@ -95,6 +96,25 @@ def test_a_constrained_run_fills_q_c(tmp_path: Path, world: Any, run_cli: Callab
     np.testing.assert_array_equal(d["metro_q_c"], want)
     assert np.isnan(d["metro_q_uc"]).all() and np.isfinite(d["consensus_q_c"]).all()
     assert "metro_q_c_u" in d and "metro_q_uc_u" not in d
+    with netCDF4.Dataset(root / "offline" / f"{world.REACH}_offline.nc") as ds:
+        assert ds.getncattr("branch") == "constrained"
+        assert "*_SOS_results_unconstrained.nc" in ds["metro_q_uc"].getncattr("fill_reason")
+
+
+def test_the_job_branch_must_be_the_sos_branch(tmp_path: Path, world: Any, run_cli: Callable[..., Result],
+                                               monkeypatch: Any) -> None:
+    """CONFLUENCE_BRANCH (set by the driver) decides; SoS priors of the other branch are an error naming the SoS."""
+    root = world.build_run(tmp_path)
+    sos = world.write_sos(root, constrained=False)
+    monkeypatch.setenv("CONFLUENCE_BRANCH", "constrained")
+    result = run_cli(root)
+    assert result.exit_code == 1
+    assert f"{sos}: the SoS priors are unconstrained (priors_constrained) but this job runs the constrained" \
+        in result.output
+    assert not (root / "offline" / f"{world.REACH}_offline.nc").exists()
+    world.write_sos(root, constrained=True)
+    _ok(run_cli(root))
+    assert np.isfinite(world.read_offline(root)["consensus_q_c"]).all()
 
 
 def test_missing_inputs_give_fill_and_one_log_line(tmp_path: Path, world: Any,

@@ -19,7 +19,7 @@ R_CONS1, R_CONS2 = 74223700011, 74223700021
 REACHES = [R81, R71, R_GEOBAM, R61, R_CONS1, R51, R_CONS2]
 NT_71 = 25
 SOS = "na_sword_v16_SOS_priors.nc"
-RESULTS = "na_sword_v16_SOS_results.nc"
+RESULTS = "na_sword_v16_SOS_results_unconstrained.nc"
 SET_FILE = "77449100091-77449100081-77449100071-77449100061-77449100051_metroman.nc"
 
 

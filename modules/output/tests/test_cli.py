@@ -142,7 +142,7 @@ def test_label_dimensions_are_the_union_of_the_reaches(results: netCDF4.Dataset,
     val = results["validation"]
     products = list(val["product_names"][:])
     assert products == ["neobam", "metroman", "momma", "sad"]
-    with netCDF4.Dataset(results.filepath().replace("output/na_sword_v16_SOS_results.nc",
+    with netCDF4.Dataset(results.filepath().replace("output/na_sword_v16_SOS_results_unconstrained.nc",
                                                     f"validation/{R61}_validation.nc")) as src:
         src.set_auto_maskandscale(False)
         for j, prod in enumerate(src["product_names"][:]):

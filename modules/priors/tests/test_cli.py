@@ -85,7 +85,7 @@ def test_constrained_run_replaces_only_cal1_and_is_idempotent(run_folder: Callab
                                                                gauge_a: dict) -> None:
     sos = run_folder()
     before = model_values(3)
-    assert run("--constrained")[0] == 0
+    assert run("--branch", "constrained")[0] == 0
     q = np.asarray(gauge_a["q"])
     mean = read(sos, "model", "mean_q")
     assert mean[0] == pytest.approx(q.mean())  # CAL 1 gauge on reach 0
@@ -99,7 +99,7 @@ def test_constrained_run_replaces_only_cal1_and_is_idempotent(run_folder: Callab
     assert read(sos, "gbpriors/reach", "logQc_hat")[0] == pytest.approx(np.log(q.mean()))
 
     first = {n: read(sos, "model", n) for n in MODEL_Q_VARS}
-    assert run("--constrained")[0] == 0
+    assert run("--branch", "constrained")[0] == 0
     with ncio.open_dataset(sos) as ds:
         assert ds.product_version == "0003"
     for name in MODEL_Q_VARS:
@@ -122,7 +122,7 @@ def test_csv_gauges_added_and_bad_gauge_skipped(run_folder: Callable[..., Path],
     rows += [f"WSC,EMPTY,{REACHES[1]},2020-01-{d:02d},,1" for d in range(1, 4)]
     rows += [f"WSC,OTHER,11111100011,2020-01-{d:02d},3,1" for d in range(1, 4)]
     csv.write_text("\n".join(rows) + "\n")
-    code, out = run("--gauges", str(csv), "--constrained")
+    code, out = run("--gauges", str(csv), "--branch", "constrained")
     assert code == 0, out
     with ncio.open_dataset(sos) as ds:
         assert ds.gauge_agency == "USGS;WSC"
@@ -168,7 +168,7 @@ def test_sos_listed_agency_without_group(run_folder: Callable[..., Path]) -> Non
 def test_sos_gauge_with_all_missing_flow_is_kept(run_folder: Callable[..., Path], gauge_a: dict) -> None:
     empty = dict(gauge_a, site="EMPTY", q=[np.nan] * 5, reach_id=REACHES[2])
     sos = run_folder(gauges=[gauge_a, empty])
-    code, out = run("--constrained")
+    code, out = run("--branch", "constrained")
     assert code == 0, out
     assert read(sos, "USGS", "USGS_id").tolist() == [gauge_a["site"], "EMPTY"]
     assert np.isnan(read(sos, "USGS", "USGS_mean_q")[1])

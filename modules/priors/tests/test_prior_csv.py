@@ -57,7 +57,7 @@ def test_env_var_and_input_volume_path(run_folder: Callable[..., Path], mnt: Pat
 def test_a_calibration_gauge_wins(run_folder: Callable[..., Path], tmp_path: Path, gauge_a: dict) -> None:
     sos = run_folder()
     csv = write(tmp_path / "p.csv", f"reach_id,mean_q\n{REACHES[0]},1\n{REACHES[1]},2\n")
-    code, out = run("--constrained", "--prior-csv", str(csv))
+    code, out = run("--branch", "constrained", "--prior-csv", str(csv))
     assert code == 0, out
     mean = read(sos, "model", "mean_q")
     assert mean[0] == pytest.approx(np.mean(gauge_a["q"])) and mean[1] == 2.0
@@ -95,7 +95,7 @@ def test_validation_gauges_never_change_the_priors(run_folder: Callable[..., Pat
     watched = [("model", "mean_q"), ("model", "min_q"), ("model", "max_q"), ("model", "overwritten_indexes"),
                ("gbpriors/reach", "logQc_hat"), ("gbpriors/reach", "logQ_sd")]
     results = []
-    for args in ((), ("--gauges", str(gauges)), ("--gauges", str(gauges), "--constrained")):
+    for args in ((), ("--gauges", str(gauges)), ("--gauges", str(gauges), "--branch", "constrained")):
         sos = run_folder(gauges=[])
         code, out = run(*args)
         assert code == 0, out

@@ -52,8 +52,7 @@ def test_cli_reads_from_s3_and_uploads_new_version(s3: object, run_folder: Calla
     local = run_folder()
     s3.upload_file(str(local), "sos", f"unconstrained/{SOS}")
     local.unlink()
-    res = CliRunner().invoke(main, ["--index", "1", "--sos-bucket", "sos", "--sos-prefix", "unconstrained",
-                                    "--upload", "s3://sos/unconstrained"])
+    res = CliRunner().invoke(main, ["--index", "1", "--sos-bucket", "sos", "--upload", "s3://sos"])
     assert res.exit_code == 0, res.output
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="sos")["Contents"])
     assert keys == [f"unconstrained/0002/{SOS}", f"unconstrained/{SOS}"]  # beside the old one
@@ -62,18 +61,17 @@ def test_cli_reads_from_s3_and_uploads_new_version(s3: object, run_folder: Calla
     assert (local.parent / "versions" / "0001" / SOS).exists()
 
     # a second run reads 0002 from S3 and uploads 0003
-    res = CliRunner().invoke(main, ["--index", "1", "--sos-bucket", "sos", "--sos-prefix", "unconstrained",
-                                    "--upload", "s3://sos/unconstrained"])
+    res = CliRunner().invoke(main, ["--index", "1", "--sos-bucket", "sos", "--upload", "s3://sos"])
     assert res.exit_code == 0, res.output
     assert f"unconstrained/0003/{SOS}" in [o["Key"] for o in s3.list_objects_v2(Bucket="sos")["Contents"]]
 
 
 def test_cli_refuses_before_writing_when_key_exists(s3: object, run_folder: Callable[..., Path]) -> None:
     local = run_folder()
-    s3.put_object(Bucket="sos", Key=f"u/0002/{SOS}", Body=b"someone else's 0002")
     before = local.read_bytes()
+    s3.put_object(Bucket="sos", Key=f"u/unconstrained/0002/{SOS}", Body=b"someone else's 0002")
     res = CliRunner().invoke(main, ["--index", "1", "--upload", "s3://sos/u"])
     assert res.exit_code == 1
-    assert f"s3://sos/u/0002/{SOS}: exists already" in res.output
+    assert f"s3://sos/u/unconstrained/0002/{SOS}: exists already" in res.output
     assert local.read_bytes() == before
-    assert s3.get_object(Bucket="sos", Key=f"u/0002/{SOS}")["Body"].read() == b"someone else's 0002"
+    assert s3.get_object(Bucket="sos", Key=f"u/unconstrained/0002/{SOS}")["Body"].read() == b"someone else's 0002"

@@ -5,8 +5,9 @@ Reads entry ``--index`` of ``input/reaches.json``, the reach's SWOT observations
 (``confluence_flpe.flowlaws``, the one place the algorithms and MOI use too) from MOI's integrated
 parameters, as the SWOT RiverSP product's ``dschg_*`` fields are made; the consensus is their
 per-time median.  The run's branch decides which fields are filled: ``{prefix}_q_uc`` in an
-unconstrained run, ``{prefix}_q_c`` in a gauge-constrained one (the SoS priors file says which);
-the other field is fill with its reason.  Writes ``offline/{reach_id}_offline.nc``.  A missing
+unconstrained run, ``{prefix}_q_c`` in a gauge-constrained one (``CONFLUENCE_BRANCH``, checked against
+the SoS priors file's ``priors_constrained``; run by hand without it, the SoS says which); the other
+field is fill with its reason (each branch is a run of its own).  Writes ``offline/{reach_id}_offline.nc``.  A missing
 product is fill plus one log line (naming the reach and, when the MOI file is missing, that file; the
 consensus file is optional: without it the offline consensus is the median of every recomputed
 algorithm); a reach without a SWOT file is an error.
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from confluence_core import branch as run_branch
 from confluence_core import flpe
 from confluence_core.cli import index_option, list_option, module_command
 from confluence_core.entries import for_each_entry
@@ -37,7 +39,22 @@ from .science import median_series
 NAME = "confluence-offline"
 log = logging.getLogger(NAME)
 #: The field of each branch, and of the other one.
-BRANCH_FIELD = {"unconstrained": ("uc", "c"), "constrained": ("c", "uc")}
+BRANCH_FIELD = {run_branch.UNCONSTRAINED: ("uc", "c"), run_branch.CONSTRAINED: ("c", "uc")}
+#: The branch of each field.
+BRANCH_NAME = {field: name for name, (field, _) in BRANCH_FIELD.items()}
+
+
+def job_branch(sos_path: Path) -> str:
+    """The branch this job computes: ``CONFLUENCE_BRANCH`` (set by the driver), which the SoS priors must
+    agree with; without it (run by hand) the SoS's own ``priors_constrained``."""
+    from_sos = io.read_branch(sos_path)
+    if not os.environ.get(run_branch.BRANCH_ENV):
+        return from_sos
+    branch = run_branch.current()
+    if from_sos != branch:
+        raise InputError(f"the SoS priors are {from_sos} (priors_constrained) but this job runs the {branch} "
+                         f"branch ({run_branch.BRANCH_ENV}): rerun the priors step of this branch", sos_path)
+    return branch
 
 
 def offline_path(reach_id: int) -> Path:
@@ -70,6 +87,8 @@ def products(reach_id: int, obs: FlowObs, moi_file: Path, branch: str, contribut
     """Every offline prefix's series (``c``, ``uc`` and their ``_u``), and why any variable is fill."""
     filled, other = BRANCH_FIELD[branch]
     missing: dict[str, str] = {}
+    not_here = (f"this run is {branch}: the {BRANCH_NAME[other]} branch is a run of its own "
+                f"(its results file *_SOS_results_{BRANCH_NAME[other]}.nc)")
     try:
         groups = io.read_integrator(moi_file)
     except InputError as exc:
@@ -90,7 +109,7 @@ def products(reach_id: int, obs: FlowObs, moi_file: Path, branch: str, contribut
             missing[f"{spec.offline}_q_{filled}"] = reason
         elif np.isfinite(q).any():
             recomputed[spec.name] = q
-        missing[f"{spec.offline}_q_{other}"] = f"this run is {branch}"
+        missing[f"{spec.offline}_q_{other}"] = not_here
         out[spec.offline] = {filled: q, other: nan.copy(), f"{filled}_u": nan if q_u is None else q_u}
     cons = flpe.consensus()
     if cons.offline:
@@ -98,7 +117,7 @@ def products(reach_id: int, obs: FlowObs, moi_file: Path, branch: str, contribut
         q = median_series([recomputed[n] for n in used], obs.nt)
         if not np.isfinite(q).any():
             missing[f"{cons.offline}_q_{filled}"] = "no recomputed algorithm discharge to combine"
-        missing[f"{cons.offline}_q_{other}"] = f"this run is {branch}"
+        missing[f"{cons.offline}_q_{other}"] = not_here
         out[cons.offline] = {filled: q, other: nan.copy()}
     return out, missing
 
@@ -123,7 +142,7 @@ def process_reach(entry: dict[str, Any]) -> Path:
     if reach.reach_id != reach_id:
         raise InputError(f"holds reach {reach.reach_id}, not {reach_id}", swot_path)
     obs = FlowObs.of(reach)
-    branch = io.read_branch(volume_path("input", "sos", item.sos))
+    branch = job_branch(volume_path("input", "sos", item.sos))
     contributors = io.read_contributing(flpe.consensus().path(volume_path("flpe"), reach_id))
     series, missing = products(reach_id, obs, volume_path("moi", f"{reach_id}_integrator.nc"), branch,
                                contributors)

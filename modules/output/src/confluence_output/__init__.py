@@ -2,7 +2,7 @@
 
 Gathers every module's per-reach results (prediagnostics, each FLPE
 algorithm, consensus, MOI, postdiagnostics, offline, validation) into
-``output/{c}_sword_v{N}_SOS_results.nc``, beside the SoS ``reaches`` and
+``output/{c}_sword_v{N}_SOS_results_{branch}.nc``, beside the SoS ``reaches`` and
 ``nodes`` groups, every array aligned on the SoS reach (or node) order with
 fill where a module wrote nothing (contracts.md section 9, "output").  Module
 files are read generically (every variable of every group), so a module that

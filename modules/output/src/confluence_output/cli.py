@@ -1,4 +1,4 @@
-"""``confluence-output``: gather one continent's module results into ``output/{c}_sword_v{N}_SOS_results.nc``.
+"""``confluence-output``: one continent's module results into ``output/{c}_sword_v{N}_SOS_results_{branch}.nc``.
 
 Reads entry ``--index`` of ``input/continent.json``, the continent's SoS
 ``input/sos/{c}_sword_v{N}_SOS_priors.nc``, the SWOT files of its reaches
@@ -29,6 +29,7 @@ from typing import Any
 
 import click
 import numpy as np
+from confluence_core import branch as run_branch
 from confluence_core import index as cindex
 from confluence_core import leftout, s3
 from confluence_core.cli import index_option, list_option, module_command
@@ -64,9 +65,23 @@ LEFT_OUT_ATTRS = {
 }
 
 
-def results_name(continent: str, sword_version: str) -> str:
-    """``{c}_sword_v{N}_SOS_results.nc``."""
-    return f"{continent}_sword_v{sword_version}_SOS_results.nc"
+def results_name(continent: str, sword_version: str, branch: str | None = None) -> str:
+    """``{c}_sword_v{N}_SOS_results_{branch}.nc``, the public product's name (``confluence_core.branch``)."""
+    return run_branch.results_name(continent, sword_version, branch or run_branch.current())
+
+
+def validation_attrs() -> dict[str, Any]:
+    """The gauge counts of ``validation/summary.json`` (CAL 0 scored, CAL 1 held back) as global attributes."""
+    path = volume_path("validation", "summary.json")
+    if not path.exists():
+        return {}
+    got = read_json(path)
+    if not isinstance(got, dict):
+        return {}
+    return {"validation_gauges": np.int32(got.get("validation_gauges", 0)),
+            "calibration_gauges_held_back": np.int32(got.get("calibration_gauges_held_back", 0)),
+            "validation_comment": "validation scores only validation gauges (CAL 0); calibration gauges (CAL 1) "
+                                  "are the constrained branch's priors and are never scored"}
 
 
 def results_key(bucket: str, prefix: str, run_id: str, name: str) -> str:
@@ -243,7 +258,8 @@ def main(index: int | None, sword_version: str, run_id: str | None, bucket: str 
     """Write one continent's results file (entry INDEX of continent.json)."""
     item, where, _ = cindex.job_entry("output", index, list_name)
     continent, _ = cindex.continent_entry(item, where)
-    name = results_name(continent, sword_version)
+    branch = run_branch.current()
+    name = results_name(continent, sword_version, branch)
     dest = volume_path("output", name)
     sos_path = volume_path("input", "sos", sos_name(continent, sword_version))
     if not sos_path.exists() and not _has_reaches(continent):
@@ -275,6 +291,8 @@ def main(index: int | None, sword_version: str, run_id: str | None, bucket: str 
         "title": f"Confluence results, continent {continent}",
         "Conventions": "CF-1.8",
         "continent": continent,
+        run_branch.ATTR: branch,
+        "run_type": branch,
         "run_id": run_id or "unset",
         "sword_version": str(sword_version),
         "sos_product_version": sos.product_version,
@@ -284,6 +302,7 @@ def main(index: int | None, sword_version: str, run_id: str | None, bucket: str 
         "date_created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "groups": ", ".join(s.group for s in srcs),
         "n_reaches_left_out": np.int32(len(left)),
+        **validation_attrs(),
         "comment": "Every array is on the SoS reach order (num_reaches) or node order (num_nodes); "
                    "num_times is the pass index of each reach's SWOT file (see time, n_times); "
                    "fill where a module wrote nothing for a reach or the run left it out "

@@ -10,7 +10,7 @@ Inputs (contracts.md sections 6, 8 and 9):
 - Every module's per-reach file (:mod:`confluence_output.sources`), read
   generically: each variable of each group, whatever its name.
 
-Output: ``output/{c}_sword_v{N}_SOS_results.nc`` written whole through
+Output: ``output/{c}_sword_v{N}_SOS_results_{branch}.nc`` written whole through
 ``confluence_core.ncio.create`` (a reader sees the complete file or none).
 """
 

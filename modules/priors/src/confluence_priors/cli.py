@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import click
 import numpy as np
+from confluence_core import branch as run_branch
 from confluence_core import index as cindex
 from confluence_core import leftout, s3
 from confluence_core.cli import index_option, module_command
@@ -48,28 +49,34 @@ LOG = logging.getLogger("confluence-priors")
               help="Refresh the USGS gauges from NWIS daily values (network).")
 @click.option("--nwis-start", type=click.DateTime(["%Y-%m-%d"]), default="1980-01-01", show_default=True)
 @click.option("--nwis-end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Default: today.")
-@click.option("--constrained/--unconstrained", default=False, envvar="CONFLUENCE_CONSTRAINED",
-              help="Replace model/*_q of reaches with a calibration gauge by the gauge statistics.")
+@click.option("--branch", type=click.Choice(run_branch.BRANCHES), default=run_branch.DEFAULT, show_default=True,
+              envvar=run_branch.BRANCH_ENV, show_envvar=True,
+              help="constrained: replace model/*_q of reaches with a calibration gauge (CAL 1) by the gauge "
+                   "statistics, keeping the replaced values in model_original; unconstrained: model priors only.")
 @click.option("--sword-version", default="16", show_default=True, envvar="CONFLUENCE_SWORD_VERSION")
 @click.option("--sos-bucket", default=None, envvar="CONFLUENCE_SOS_BUCKET",
               help="Read the current SoS from this S3 bucket instead of input/sos.")
-@click.option("--sos-prefix", default="", envvar="CONFLUENCE_SOS_PREFIX", help="Key prefix in --sos-bucket.")
+@click.option("--sos-prefix", default="", envvar="CONFLUENCE_SOS_PREFIX",
+              help="Key prefix in --sos-bucket: the SoS of a branch is read from {prefix}/{branch}/.")
 @click.option("--upload", default=None, envvar="CONFLUENCE_SOS_UPLOAD",
-              help="s3://bucket/prefix: upload the new SoS as {prefix}/{version}/{name} (never overwrites).")
+              help="s3://bucket/prefix: upload the new SoS as {prefix}/{branch}/{version}/{name} (never "
+                   "overwrites; one folder per branch, as the public SoS bucket).")
 @click.option("--prior-csv", type=click.Path(path_type=Path), default=None, envvar="CONFLUENCE_PRIOR_CSV",
               help="reach_id,mean_q[,sd_ln]: mean flows (m3/s, and sd of ln Q) from a model or survey you "
                    "trust, written into model/mean_q (and mean_q_sd_ln) of those reaches; a relative path not "
                    "found is read from the input volume.  Not for validation gauges.")
 def main(index: int | None, gauge_files: tuple[Path, ...], default_cal: int, nwis: bool,
-         nwis_start: dt.datetime, nwis_end: dt.datetime | None, constrained: bool, sword_version: str,
+         nwis_start: dt.datetime, nwis_end: dt.datetime | None, branch: str, sword_version: str,
          sos_bucket: str | None, sos_prefix: str, upload: str | None, prior_csv: Path | None = None) -> None:
     """Gauge statistics, (constrained) model flows and geoBAM priors into a new SoS version.
 
     Reads entry INDEX of input/continent.json, the continent's SoS
     input/sos/{c}_sword_v{N}_SOS_priors.nc and the SWOT files of its reaches
     in reaches.json; writes the next SoS version in place (the previous one is
-    kept in input/sos/versions/{old_version}/).
+    kept in input/sos/versions/{old_version}/).  Global attributes ``branch`` / ``run_type`` name the
+    branch and ``priors_constrained`` is 1 in the constrained branch.
     """
+    constrained = branch == run_branch.CONSTRAINED
     item, where, _ = cindex.job_entry("priors", index)
     continent, _ = cindex.continent_entry(item, where)
     name = sos_name(continent, sword_version)
@@ -80,10 +87,10 @@ def main(index: int | None, gauge_files: tuple[Path, ...], default_cal: int, nwi
         return
     user = _read_prior_csv(prior_csv)  # a malformed file stops the step before any work
     with tempfile.TemporaryDirectory(prefix="confluence-priors-") as tmp:
-        src = _fetch_sos(sos_bucket, sos_prefix, name, Path(tmp)) if sos_bucket else dest
+        src = _fetch_sos(sos_bucket, s3.join_key(sos_prefix, branch), name, Path(tmp)) if sos_bucket else dest
         sos = io.read_sos(src)
         new_version = io.next_version(sos.version, src)
-        target = _upload_target(upload, new_version, name)
+        target = _upload_target(upload, new_version, name, branch)
 
         tables, series, stats, cal = _gauges(sos, gauge_files, default_cal, nwis, nwis_start, nwis_end)
         model, original = sos.model, sos.original
@@ -95,7 +102,8 @@ def main(index: int | None, gauge_files: tuple[Path, ...], default_cal: int, nwi
         gb = _gbpriors(sos, model, continent)
         update = io.SosUpdate(version=new_version, model=model if constrained or user else None,
                               original=original, gbpriors=gb, agencies=tables,
-                              attrs={"priors_constrained": int(constrained), **extra.attrs},
+                              attrs={"priors_constrained": int(constrained), run_branch.ATTR: branch,
+                                     "run_type": branch, **extra.attrs},
                               model_vars=extra.model_vars, model_attrs=extra.model_attrs)
         io.backup_previous(src, sos_dir, name, sos.version)
         io.write_sos(src, dest, update)
@@ -155,12 +163,13 @@ def _fetch_sos(bucket: str, prefix: str, name: str, tmp: Path) -> Path:
     return dest
 
 
-def _upload_target(upload: str | None, version: str, name: str) -> tuple[Any, str, str] | None:
-    """Check before any work that the upload key is free; return (client, bucket, key)."""
+def _upload_target(upload: str | None, version: str, name: str, branch: str) -> tuple[Any, str, str] | None:
+    """Check before any work that the upload key ``{prefix}/{branch}/{version}/{name}`` is free (the public
+    SoS bucket's layout: one prefix per branch); return (client, bucket, key)."""
     if not upload:
         return None
     bucket, prefix = s3.parse_url(upload)
-    key = io.versioned_key(prefix, version, name)
+    key = io.versioned_key(s3.join_key(prefix, branch), version, name)
     client = _s3_client()
     s3.check_destination(client, bucket, key, io.SOS_OBJECT)
     return client, bucket, key

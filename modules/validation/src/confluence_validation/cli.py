@@ -4,7 +4,9 @@ Per reach (entry ``--index`` of ``input/reaches.json``): when the SoS holds a
 validation gauge (``{A}_CAL == 0``) on the reach, every product (FLPE
 algorithms, consensus, MOI, offline) is compared with the gauge's daily
 discharge on the observation days and the statistics go to
-``validation/{reach_id}_validation.nc``.  ``confluence-validation summary``
+``validation/{reach_id}_validation.nc``.  Calibration gauges (``CAL == 1``: the
+priors of the constrained branch) are never scored, in either branch; each is
+named in the log and counted in the file (``n_calibration_gauges_held_back``).  ``confluence-validation summary``
 (run once after every reach) writes ``validation/summary.csv`` and
 ``validation/summary.png``.
 """
@@ -17,6 +19,7 @@ from typing import Any
 
 import click
 import numpy as np
+from confluence_core import branch as run_branch
 from confluence_core.cli import index_option, list_option, module_command
 from confluence_core.entries import for_each_entry
 from confluence_core.index import reach_entry
@@ -60,6 +63,12 @@ def validate_reach(entry: dict[str, Any], utc_offset: float) -> Path | None:
     reach_id = item.reach_id
     sos_path = volume_path("input", "sos", item.sos)
     gauges = io.read_gauges(sos_path, reach_id, cal=0)
+    held_back = io.read_gauges(sos_path, reach_id, cal=1)
+    if held_back:
+        log.info("reach %s: %d calibration gauge(s) (CAL 1) held back, not scored: %s (%s branch: %s)",
+                 reach_id, len(held_back), "; ".join(g.label for g in held_back), run_branch.current(),
+                 "they are its priors" if run_branch.current() == run_branch.CONSTRAINED
+                 else "priors in the constrained branch only")
     if not gauges:
         log.debug("reach %s: no validation gauge (CAL 0) in %s; nothing to validate", reach_id, sos_path)
         return None
@@ -83,6 +92,8 @@ def validate_reach(entry: dict[str, Any], utc_offset: float) -> Path | None:
         "gauge_id": gauge.gauge_id,
         "gauge_utc_offset_hours": float(utc_offset),
         "other_validation_gauges": "; ".join(g.label for g, _, _ in candidates if g is not gauge) or "none",
+        "n_calibration_gauges_held_back": np.int32(len(held_back)),
+        "calibration_gauges_held_back": "; ".join(g.label for g in held_back) or "none",
         "sos_file": sos_path.name,
         "swot_file": swot_path.name,
         "n_observations": np.int32(np.isfinite(times).sum()),

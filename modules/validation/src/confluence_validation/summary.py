@@ -1,4 +1,4 @@
-"""Run-wide summary: ``validation/summary.csv`` and ``validation/summary.png``.
+"""Run-wide summary: ``validation/summary.csv``, ``validation/summary.png`` and ``validation/summary.json``.
 
 Reads every ``validation/*_validation.nc`` (one per reach with a validation
 gauge), writes one CSV row per reach and product with every statistic, and a
@@ -12,6 +12,11 @@ A reach the run left out (``input/left_out.json``, ``confluence run
 gets one warning naming it, the missing file and the reason, and one CSV row of
 fill: empty product and statistics, ``n_matched`` 0 and the reason in the last
 column ``left_out`` (empty on every other row).
+
+``summary.json`` counts the gauges on the run's reaches: ``validation_gauges``
+(CAL 0, scored), ``calibration_gauges_held_back`` (CAL 1: the constrained
+branch's priors, never scored in either branch, listed in ``held_back``), with
+the run's ``branch``; the log and the figure's title say the same.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from confluence_core import branch as run_branch
 from confluence_core import leftout, scores
 from confluence_core.atomic import atomic_path, write_text
 from confluence_core.errors import ConfluenceError
-from confluence_core.index import ReachEntry, reach_entry
-from confluence_core.jsonio import read_json
+from confluence_core.index import ReachEntry, reach_entry, selected_reaches
+from confluence_core.jsonio import read_json, write_json
 from confluence_core.volumes import volume_path
 
 from . import io
@@ -41,6 +47,7 @@ log = logging.getLogger("confluence-validation")
 
 CSV_NAME = "summary.csv"
 PNG_NAME = "summary.png"
+JSON_NAME = "summary.json"
 COLUMNS = ("reach_id", "gauge_agency", "gauge_id", "product", "family", "n_matched", *scores.NAMES, "left_out")
 #: Most products drawn in one hydrograph panel (families in this order first).
 MAX_LINES = 8
@@ -109,6 +116,41 @@ def left_out(have: set[int]) -> list[LeftOut]:
                     rid, rid, why, CSV_NAME)
         out.append(LeftOut(rid, g.agency if g else "", g.gauge_id if g else "", why))
     return out
+
+
+@dataclass(frozen=True)
+class GaugeCensus:
+    """The gauges on the run's reaches: validation (CAL 0, scored) and calibration (CAL 1, held back)."""
+
+    validation: list[str]
+    held_back: list[str]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"branch": run_branch.current(), "validation_gauges": len(self.validation),
+                "calibration_gauges_held_back": len(self.held_back), "held_back": self.held_back}
+
+    def line(self) -> str:
+        return (f"{len(self.validation)} validation gauges (CAL 0) scored, {len(self.held_back)} calibration "
+                f"gauges (CAL 1) held back ({run_branch.current()} branch)")
+
+
+def census() -> GaugeCensus:
+    """Count the gauges of the SoS on the run's reaches (``input/reaches.json``, those ``--reaches`` selected)
+    by CAL; an unreadable SoS is logged."""
+    validation: list[str] = []
+    held_back: list[str] = []
+    wanted = selected_reaches()
+    for rid, item in sorted(_reach_entries().items()):
+        if wanted is not None and rid not in wanted:
+            continue
+        try:
+            gauges = io.read_gauges(volume_path("input", "sos", item.sos), rid, cal=None)
+        except ConfluenceError as exc:
+            log.warning("%s; gauges of reach %s not counted", exc, rid)
+            continue
+        for g in gauges:
+            (held_back if g.cal == 1 else validation if g.cal == 0 else []).append(f"{g.label} (reach {rid})")
+    return GaugeCensus(validation, held_back)
 
 
 def _fmt(value: float | int) -> str:
@@ -198,7 +240,7 @@ def _hydrograph(ax: Axes, f: io.ValidationFile) -> None:
     ax.legend(fontsize=5, ncol=2)
 
 
-def figure(dest: Path, files: list[io.ValidationFile], n_hydrographs: int = 4) -> Path:
+def figure(dest: Path, files: list[io.ValidationFile], n_hydrographs: int = 4, note: str = "") -> Path:
     """Write the summary PNG (matplotlib Agg, no display needed) atomically."""
     from matplotlib.figure import Figure  # Figure draws with Agg; pyplot's global state is not touched
 
@@ -215,22 +257,28 @@ def figure(dest: Path, files: list[io.ValidationFile], n_hydrographs: int = 4) -
             _hydrograph(ax, shown[k])
         else:
             ax.set_axis_off()
-    fig.suptitle(f"Confluence validation: {len(files)} reaches, {len(products)} products")
+    fig.suptitle(f"Confluence validation: {len(files)} reaches, {len(products)} products"
+                 + (f"\n{note}" if note else ""))
     with atomic_path(dest) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     return dest
 
 
 def summarise(folder: Path, n_hydrographs: int = 4) -> tuple[Path, Path] | None:
-    """Write ``summary.csv`` and ``summary.png`` in ``folder``; None (and no file) when there is nothing."""
+    """Write ``summary.csv``, ``summary.png`` and ``summary.json`` in ``folder``; None (and no file) when there
+    is nothing to score."""
     files = collect(folder)
     left = left_out({f.reach_id for f in files})
+    gauges = census()
     if not files and not left:
-        log.info("nothing to summarise: no readable *_validation.nc in %s; no summary written", folder)
+        log.info("nothing to summarise: no readable *_validation.nc in %s; no summary written (%s)", folder,
+                 gauges.line())
         return None
+    log.info("%s", gauges.line())
     n_rows = sum(len(f.products) for f in files)
     csv_path = write_text(Path(folder) / CSV_NAME, table(files, left))
-    png_path = figure(Path(folder) / PNG_NAME, files, n_hydrographs)
+    png_path = figure(Path(folder) / PNG_NAME, files, n_hydrographs, gauges.line())
+    write_json(Path(folder) / JSON_NAME, {"reaches_scored": len(files), **gauges.as_dict()}, indent=1)
     log.info("summarised %d reaches, %d reach-product rows, %d left-out reach(es) as fill", len(files), n_rows,
              len(left))
     log.info("wrote %s", csv_path)
