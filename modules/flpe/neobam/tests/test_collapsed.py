@@ -42,7 +42,9 @@ def _check_integral() -> None:
              "level": jnp.asarray(0.2), "sigma_q": jnp.asarray(0.6), "sigma_w": jnp.asarray(0.07)}
     b = 1.0 / (1.0 + 5.0 / 3.0 * jnp.exp(theta["logr"]))
     e = 0.02 * jnp.arange(nxp) - 0.03
-    coll, _ = log_density(neobam_model, args, {}, {**theta, "e": e})
+    u = jnp.log(b * theta["sigma_q"])  # the collapsed model samples log(b sigma_q) in place of sigma_q
+    coll, _ = log_density(neobam_model, args, {}, {**{k: v for k, v in theta.items() if k != "sigma_q"},
+                                                   "e": e, "u": u})
 
     # full model: integrate log Q over the two observed times on a grid (padded times keep a value;
     # their prior density is taken out again), with delta = e / (1 - b) and the Jacobian of that map
@@ -59,7 +61,8 @@ def _check_integral() -> None:
     vals = jax.vmap(jax.vmap(full))(q1, q2)
     h = grid[1] - grid[0]
     integral = jax.scipy.special.logsumexp(vals) + 2 * jnp.log(h)
-    expected = integral - nxp * jnp.log(1.0 - b)
+    # Jacobians: delta = e / (1 - b) per node; sigma_q's density is per sigma_q, u's per log sigma_q
+    expected = integral - nxp * jnp.log(1.0 - b) + jnp.log(theta["sigma_q"])
     assert float(coll) == pytest.approx(float(expected), abs=1e-4)
 
 
