@@ -456,7 +456,8 @@ _RUNNERS: dict[tuple[tuple[int, ...], SamplerSettings], Runner] = {}
 
 
 def _init_z(args: ModelArgs, collapsed: bool) -> dict[str, jnp.ndarray]:
-    """Unconstrained start: every parameter at its prior centre (kept inside its bounds)."""
+    """Unconstrained start: every parameter at its prior centre (kept inside its bounds); in the
+    collapsed model the node offsets ``e`` at their data value and ``u`` at the prior centres."""
     a = dict(zip(ARG_NAMES, args, strict=True))
     logW, q_loc, q_lo, q_hi, q_var_hat, prior = a["logW"], a["q_loc"], a["q_lo"], a["q_hi"], a["q_var_hat"], a["prior"]
 
@@ -466,6 +467,7 @@ def _init_z(args: ModelArgs, collapsed: bool) -> dict[str, jnp.ndarray]:
         return z
 
     z = {name: _inside(prior[k, 0], prior[k, 2], prior[k, 3]) for k, name in enumerate(PARAMS)}
+    z["level"] = jnp.zeros((), dtype=logW.dtype)
     if collapsed:
         # node offsets of log width at their data value: each node's mean departure from the
         # reach's mean log width at the same times (what the widths pin, to thousandths)
@@ -474,14 +476,11 @@ def _init_z(args: ModelArgs, collapsed: bool) -> dict[str, jnp.ndarray]:
         reach_mean = jnp.sum(jnp.where(wmask, logW, 0.0), axis=0) / nt_seen
         dev = jnp.where(wmask, logW - reach_mean[None, :], 0.0)
         z["e"] = jnp.sum(dev, axis=1) / jnp.maximum(jnp.sum(wmask, axis=1), 1)
+        b0 = 1.0 / (1.0 + 5.0 / 3.0 * jnp.exp(jnp.clip(prior[1, 0], prior[1, 2], prior[1, 3])))
+        z["u"] = jnp.log(q_var_hat) + jnp.log(b0)  # u = log(b sigma_q)
     else:
         z["logQ"] = _inside(q_loc, q_lo, q_hi)
         z["delta"] = jnp.zeros(logW.shape[0], dtype=logW.dtype)
-    z["level"] = jnp.zeros((), dtype=logW.dtype)
-    if collapsed:
-        b0 = 1.0 / (1.0 + 5.0 / 3.0 * jnp.exp(jnp.clip(prior[1, 0], prior[1, 2], prior[1, 3])))
-        z["u"] = jnp.log(q_var_hat) + jnp.log(b0)
-    else:
         z["sigma_q"] = jnp.log(q_var_hat)
     z["sigma_w"] = jnp.log(a["sigma_w_hat"])
     return z
