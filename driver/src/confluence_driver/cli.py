@@ -116,10 +116,13 @@ def steps(workflow_file: str | None) -> None:
 def images(workflow_file: str | None) -> None:
     """Print `image<TAB>path<TAB>command` for every image of the workflow (used by `make build`).
 
-    The command (a JSON list) is that of the image's first row: the image's default command.
+    The command (a JSON list) is that of the image's first row: the image's default command.  The
+    last line is the AWS orchestrator's image (this package, `confluence run --batch` in AWS).
     """
+    from .aws import orchestrator
+
     first: dict[str, wf.Step] = {}
-    for s in _load(workflow_file).steps:
+    for s in [*_load(workflow_file).steps, orchestrator.step()]:
         if first.setdefault(s.image, s).path != s.path:
             _fail(ConfluenceError(f"image {s.image!r} has two paths: {first[s.image].path} and {s.path}"))
     for image, s in first.items():
@@ -144,6 +147,12 @@ def _reaches(values: tuple[str, ...]) -> set[str] | None:
 @click.option("--resume", metavar="RUN", help="--batch: continue run RUN without redoing finished steps.")
 @click.option("--lists", metavar="DIR|s3://...", help="--batch: where the fan-out lists are (the input volume).")
 @click.option("--records", type=click.Path(file_okay=False), help="--batch: run records folder (~/.confluence/runs).")
+@click.option("--attached", is_flag=True,
+              help="--batch: orchestrate from this process (submit, follow, record) instead of the orchestrator "
+                   "job in AWS; it must stay alive for the whole run (what the orchestrator job itself runs).")
+@click.option("--wait", is_flag=True,
+              help="--batch: after starting the run in AWS, follow its record until it ends (exit 1 if it fails); "
+                   "stopping the command stops nothing.")
 @click.option("--workdir", default="confluence-run", show_default=True, type=click.Path(file_okay=False),
               help="Run folder: one sub-folder per volume, logs/ and state/.")
 @click.option("--engine", type=click.Choice(["auto", "docker", "process"]), default="auto", show_default=True,
@@ -201,7 +210,8 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
         lists: str | None = None, records: str | None = None, reach_ids: tuple[str, ...] = (),
         gauges: str | None = None, gauge_reaches: tuple[str, ...] = (), utc_offset: float | None = None,
         prior_csv: str | None = None, sos_branch: str | None = None, keep_going: bool = True,
-        strict: bool = False, branch: str = run_branch.DEFAULT) -> None:
+        strict: bool = False, branch: str = run_branch.DEFAULT, attached: bool = False,
+        wait: bool = False) -> None:
     """Run the workflow (with no data given, on the built-in demo world)."""
     from .engines import select_engine
 
@@ -218,7 +228,7 @@ def run(mode: str, workdir: str, engine: str, jobs: int, step_names: tuple[str, 
             from .aws.commands import run_batch
 
             return run_batch(flow, chosen, config_file=config_file, resume=resume, lists=lists, records=records,
-                             dry_run=dry_run, env=env)
+                             dry_run=dry_run, env=env, attached=attached, wait=wait)
         folder = RunFolder(run_branch.run_folder(Path(workdir), branch))
         wanted = _reaches(reaches)
         if dry_run:

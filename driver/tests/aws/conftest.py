@@ -63,9 +63,13 @@ def make_queue(batch: Any, iam: Any) -> str:
         {"order": 1, "computeEnvironment": env["computeEnvironmentArn"]}])["jobQueueArn"]
 
 
-def seed_ecr(ecr: Any, images: list[str], version: str = "0.1.0", prefix: str = "confluence/") -> None:
-    """Put a (fake) manifest for every image into moto's ECR, as a push would."""
-    for image in images:
+def seed_ecr(ecr: Any, images: list[str], version: str = "0.1.0", prefix: str = "confluence/",
+             orchestrator: bool = True) -> None:
+    """Put a (fake) manifest for every image into moto's ECR, as a push would.
+
+    ``orchestrator``: also the ``driver`` image, which every deployment has (``run --batch`` in AWS).
+    """
+    for image in [*images, *(["driver"] if orchestrator and "driver" not in images else [])]:
         repo = f"{prefix}{image}"
         with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
             ecr.create_repository(repositoryName=repo)
@@ -73,6 +77,79 @@ def seed_ecr(ecr: Any, images: list[str], version: str = "0.1.0", prefix: str = 
                     "config": {"digest": f"sha256:{abs(hash(repo)):064d}"[:71], "size": 1,
                                "mediaType": "application/vnd.docker.container.image.v1+json"}, "layers": []}
         ecr.put_image(repositoryName=repo, imageManifest=json.dumps(manifest), imageTag=version)
+
+
+def renew_account() -> dict[str, Any]:
+    """Inside ``mock_aws``: clients, the job queue, the runs bucket and the renew Lambda (a stub handler).
+
+    ``clients["function"]`` is the Lambda's ARN.  Used by the renew tests and the all-steps e2e test.
+    """
+    import io
+    import zipfile
+
+    import boto3
+
+    names = ("batch", "ecr", "s3", "iam", "logs", "events", "lambda", "ssm")
+    clients: dict[str, Any] = {name: boto3.client(name, region_name=REGION) for name in names}
+    make_queue(clients["batch"], clients["iam"])
+    clients["s3"].create_bucket(Bucket=BUCKET)
+    role = clients["iam"].create_role(RoleName="renew", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as zf:
+        zf.writestr("confluence_renew/handler.py", "def handler(event, context):\n    return {}\n")
+    clients["function"] = clients["lambda"].create_function(
+        FunctionName="confluence-renew", Runtime="python3.11", Role=role,
+        Handler="confluence_renew.handler.handler", Code={"ZipFile": code.getvalue()})["FunctionArn"]
+    return clients
+
+
+def stop_batch_jobs() -> None:
+    """Tell moto's Docker Batch job threads to stop (they outlive ``mock_aws`` otherwise)."""
+    from moto.batch.models import batch_backends
+
+    for backend in batch_backends.values():
+        for region in backend.values():
+            for job in list(region._jobs.values()):
+                job.stop = True
+
+
+def demo_volumes(root: Path) -> Path:
+    """Host folders standing in for the EFS volumes, with the demo world staged as a run would find it.
+
+    The demo granules go into ``source`` (a real folder, not a link: moto bind-mounts it), continent.json,
+    SWORD and SoS into ``input``.  The images run as uid 1000 (issue 20) and moto's Batch gives no
+    ``--user``; on AWS the EFS access point's POSIX user owns what a job writes, here the bind-mounted
+    folders are opened to the container's user instead.
+    """
+    from confluence_demo import generate
+    from confluence_driver.data import prepare_data
+    from confluence_driver.runner import RunFolder
+
+    folder = RunFolder(root)
+    folder.create()
+    generate(root / "source")
+    prepare_data(folder, None, None, None)
+    for folder_path in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        folder_path.chmod(0o777)
+    return root
+
+
+@contextlib.contextmanager
+def ecr_tagged(images: list[str]) -> Iterator[list[str]]:
+    """Local images tagged with their ECR names (what `deploy` does before pushing); untagged afterwards."""
+    import docker
+    from confluence_driver import __version__
+    from confluence_driver.runner import image_tag
+
+    client, made = docker.from_env(), []
+    try:
+        for image in images:
+            client.images.get(image_tag(image)).tag(f"{REGISTRY}/confluence/{image}", __version__)
+            made.append(f"{REGISTRY}/confluence/{image}:{__version__}")
+        yield made
+    finally:
+        for tag in made:
+            client.images.remove(tag, noprune=True)
 
 
 @pytest.fixture()

@@ -23,10 +23,19 @@ from click.testing import CliRunner
 from confluence_core import workflow as wf
 from confluence_driver import __version__
 from confluence_driver.cli import main
-from confluence_driver.data import prepare_data
-from confluence_driver.runner import RunFolder, image_tag
+from confluence_driver.runner import image_tag
 
-from .conftest import BUCKET, REGION, REGISTRY, SECRET, make_queue, seed_ecr, write_config
+from .conftest import (
+    BUCKET,
+    REGION,
+    SECRET,
+    demo_volumes,
+    ecr_tagged,
+    make_queue,
+    seed_ecr,
+    stop_batch_jobs,
+    write_config,
+)
 
 STEPS = ["datagen", "combine_data", "input"]
 
@@ -79,7 +88,6 @@ def moto_docker(array_index: None) -> Iterator[dict[str, Any]]:
     """moto with the Docker Batch backend; lingering job threads are stopped afterwards."""
     import boto3
     from moto import mock_aws
-    from moto.batch.models import batch_backends
 
     with mock_aws():
         clients = {n: boto3.client(n, region_name=REGION) for n in ("batch", "ecr", "s3", "iam", "logs")}
@@ -88,24 +96,13 @@ def moto_docker(array_index: None) -> Iterator[dict[str, Any]]:
         try:
             yield clients
         finally:
-            for backend in batch_backends.values():
-                for region in backend.values():
-                    for job in list(region._jobs.values()):
-                        job.stop = True
+            stop_batch_jobs()
 
 
 @pytest.fixture()
 def ecr_tags() -> Iterator[list[str]]:
-    """Local images tagged with their ECR names (what `deploy` does before pushing); untagged afterwards."""
-    import docker
-
-    client, made = docker.from_env(), []
-    for step in STEPS:
-        client.images.get(image_tag(step)).tag(f"{REGISTRY}/confluence/{step}", __version__)
-        made.append(f"{REGISTRY}/confluence/{step}:{__version__}")
-    yield made
-    for tag in made:
-        client.images.remove(tag, noprune=True)
+    with ecr_tagged(STEPS) as made:
+        yield made
 
 
 def compare_trees(batch: Path, local: Path) -> int:
@@ -135,18 +132,7 @@ def compare_groups(a: Any, b: Any, where: str) -> None:
 
 
 def test_batch_run_on_moto_equals_the_local_run(tmp_path: Path, moto_docker: dict[str, Any], ecr_tags: list[str]):
-    from confluence_demo import generate
-
-    root = tmp_path / "volumes"
-    folder = RunFolder(root)
-    folder.create()
-    generate(root / "source")  # a real folder (not a link): moto bind-mounts it as the source volume
-    prepare_data(folder, None, None, None)  # continent.json, SWORD and SoS into the input volume
-    # The images run as a non-root user (uid 1000, issue 20) and moto's Batch gives no `--user`; on
-    # AWS the EFS access point's POSIX user owns what a job writes.  Here the bind-mounted host
-    # folders are opened to the container's user instead.
-    for folder_path in [root, *(p for p in root.rglob("*") if p.is_dir())]:
-        folder_path.chmod(0o777)
+    root = demo_volumes(tmp_path / "volumes")
     config = write_config(tmp_path / "deploy.toml", root, poll=0.5)
     seed_ecr(moto_docker["ecr"], list(dict.fromkeys(s.image for s in wf.load().steps if s.ready)))
     runner = CliRunner()
@@ -154,7 +140,7 @@ def test_batch_run_on_moto_equals_the_local_run(tmp_path: Path, moto_docker: dic
     assert out.exit_code == 0, out.output
     records = tmp_path / "records"
 
-    result = runner.invoke(main, ["run", "--batch", "--config", str(config), "--until", "input",
+    result = runner.invoke(main, ["run", "--batch", "--attached", "--config", str(config), "--until", "input",
                                   "--records", str(records)])
     assert result.exit_code == 0, result.output
     (path,) = records.glob("*.json")

@@ -18,7 +18,8 @@ from .conftest import QUEUE, REGISTRY, SECRET, seed_ecr, write_config
 
 
 def ready_images() -> list[str]:
-    return list(dict.fromkeys(s.image for s in wf.load().steps if s.ready))
+    """The images a deployment has: the ready rows' and the orchestrator's (``run --batch`` in AWS)."""
+    return [*dict.fromkeys(s.image for s in wf.load().steps if s.ready), "driver"]
 
 
 def definitions(batch: Any) -> dict[str, dict[str, Any]]:
@@ -62,6 +63,11 @@ def test_plan_follows_the_workflow_table(tmp_path: Path):
     assert {m["sourceVolume"] for m in post.properties["containerProperties"]["mountPoints"]} == {
         "input", "flpe", "moi", "diagnostics"}  # "previous" is optional and not configured
     assert plans["renew"].properties["containerProperties"]["command"] == ["confluence-renew", "disable"]
+    # the orchestrator: the driver image, the input volume read-write (the fan-out lists), one long attempt
+    boss = plans["driver"].properties
+    assert boss["containerProperties"]["command"] == ["confluence"]
+    assert {m["sourceVolume"]: m["readOnly"] for m in boss["containerProperties"]["mountPoints"]} == {"input": False}
+    assert boss["timeout"] == {"attemptDurationSeconds": 7 * 86400}
 
 
 def test_deploy_registers_once_then_only_what_changed(tmp_path: Path, moto_simple: dict[str, Any]):
@@ -174,7 +180,7 @@ class FakeDocker:
         self.log.append(("push", repository, tag, auth_config["username"]))
         if self.fail and self.fail in repository:
             return [{"status": "Pushing"}, {"errorDetail": {"message": "denied: not authorized"}}]
-        seed_ecr(self.ecr, [repository.split("/confluence/", 1)[1]], tag)
+        seed_ecr(self.ecr, [repository.split("/confluence/", 1)[1]], tag, orchestrator=False)
         return [{"status": "Pushed"}]
 
 

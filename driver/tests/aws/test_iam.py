@@ -72,16 +72,23 @@ def test_disable_renew_needs_exactly_its_class(monkeypatch: pytest.MonkeyPatch) 
     assert renew.is_action_permitted("events:DisableRule", f"{arn}-other") != PermissionResult.PERMITTED
 
 
-def test_only_podaac_reads_the_credentials_and_only_renew_touches_the_rule() -> None:
+def test_only_podaac_reads_the_credentials_only_renew_disables_the_rule() -> None:
     from moto.iam.access_control import IAMPolicy, PermissionResult
 
     creds = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/confluence/creds/accessKeyId"
     rule = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{RULE}"
     for cls in CLASSES:
         granted = IAMPolicy(json.dumps(class_policy(cls, star=False)))
-        can_read = granted.is_action_permitted("ssm:GetParameters", creds) == PermissionResult.PERMITTED
+        can_get = granted.is_action_permitted("ssm:GetParameters", creds) == PermissionResult.PERMITTED
+        # reading a SecureString is decrypting it: the orchestrator (run --batch in AWS) checks that the
+        # parameters exist and may decrypt only the expiration parameter (an encryption-context condition)
+        decrypts_any = any("kms:Decrypt" in g.actions and all(key != "kms:EncryptionContext:PARAMETER_ARN"
+                                                               for _, key, _ in g.condition) for g in GRANTS[cls])
         can_rule = granted.is_action_permitted("events:DisableRule", rule) == PermissionResult.PERMITTED
-        assert (cls, can_read, can_rule) == (cls, cls == "podaac", cls == "renew")
+        can_enable = granted.is_action_permitted("events:EnableRule", rule) == PermissionResult.PERMITTED
+        assert (cls, can_get and decrypts_any, can_rule, can_enable) == \
+            (cls, cls == "podaac", cls == "renew", cls == "orchestrator")
+        assert can_get == (cls in ("podaac", "orchestrator"))
     results = IAMPolicy(json.dumps(class_policy("results", star=False)))
     assert results.is_action_permitted("s3:PutObject", "arn:aws:s3:::results/out/run/x.nc") == \
         PermissionResult.PERMITTED

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from confluence_driver.aws.config import Aws, load_config
 from confluence_driver.aws.submit import BatchRun
 from confluence_driver.cli import main
 
-from .conftest import ACCOUNT, BUCKET, REGION, SECRET, make_queue, seed_ecr, write_config
+from .conftest import ACCOUNT, REGION, SECRET, renew_account, seed_ecr, write_config
 
 WORKFLOW = Path(__file__).parent / "data" / "phases_workflow.toml"
 RULE = "confluence-renew"
@@ -33,21 +32,10 @@ ENVIRONMENT = f'\n[environment]\nCONFLUENCE_RENEW_RULE = "{RULE}"\nCONFLUENCE_CR
 @pytest.fixture()
 def moto_renew() -> Iterator[dict[str, Any]]:
     """moto with simple Batch and Lambda, the queue, the runs bucket and the renew Lambda (no rule yet)."""
-    import boto3
     from moto import mock_aws
 
     with mock_aws(config={"batch": {"use_docker": False}, "lambda": {"use_docker": False}}):
-        names = ("batch", "ecr", "s3", "iam", "logs", "events", "lambda", "ssm")
-        clients: dict[str, Any] = {name: boto3.client(name, region_name=REGION) for name in names}
-        make_queue(clients["batch"], clients["iam"])
-        clients["s3"].create_bucket(Bucket=BUCKET)
-        role = clients["iam"].create_role(RoleName="renew", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as zf:
-            zf.writestr("confluence_renew/handler.py", "def handler(event, context):\n    return {}\n")
-        clients["function"] = clients["lambda"].create_function(
-            FunctionName="confluence-renew", Runtime="python3.11", Role=role,
-            Handler="confluence_renew.handler.handler", Code={"ZipFile": code.getvalue()})["FunctionArn"]
+        clients = renew_account()
         yield clients
 
 
@@ -83,7 +71,7 @@ def deployed(tmp_path: Path, moto_renew: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(deployed: dict[str, Any], *extra: str) -> Any:
-    return CliRunner().invoke(main, ["run", "--batch", "--config", str(deployed["config"]), "--workflow",
+    return CliRunner().invoke(main, ["run", "--batch", "--attached", "--config", str(deployed["config"]), "--workflow",
                                      str(WORKFLOW), "--records", str(deployed["records"]), *extra])
 
 
@@ -212,7 +200,8 @@ def test_dry_run_says_what_it_would_do(deployed: dict[str, Any]):
     make_rule(deployed)
     result = run(deployed, "--dry-run")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == (
+    assert result.output.splitlines()[0] == "orchestration: this process (--attached)"
+    assert result.output.splitlines()[1] == (
         f"renew: would enable EventBridge rule {RULE}, check that it is ENABLED with the renew Lambda as target, "
         f"invoke that Lambda once and check that SSM {PREFIX}/{{accessKeyId,secretAccessKey,sessionToken,"
         f"expiration}} exist and {PREFIX}/expiration is more than 5 minutes ahead")

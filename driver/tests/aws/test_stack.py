@@ -18,6 +18,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from confluence_core import workflow as wf
+from confluence_driver.aws import orchestrator
 from confluence_driver.aws import stack as st
 from confluence_driver.aws.config import OPTIONAL_VOLUMES, load_config
 from confluence_driver.aws.iam import CLASSES, image_class, policy
@@ -50,7 +51,7 @@ def test_template_comes_from_the_tables() -> None:
     points = {r["Properties"]["RootDirectory"]["Path"] for r in res.values() if r["Type"] == "AWS::EFS::AccessPoint"}
     assert points == {f"/{v}" for v in flow.volumes}
     repos = {r["Properties"]["RepositoryName"]["Fn::Sub"] for r in res.values() if r["Type"] == "AWS::ECR::Repository"}
-    assert repos == {f"${{NamePrefix}}/{s.image}" for s in flow.steps if s.ready}
+    assert repos == {f"${{NamePrefix}}/{s.image}" for s in flow.steps if s.ready} | {"${NamePrefix}/driver"}
     for r in res.values():
         if r["Type"] == "AWS::ECR::Repository":
             assert r["Properties"]["ImageTagMutability"] == "IMMUTABLE"
@@ -212,7 +213,8 @@ def test_stack_creates_on_moto(moto_stack: dict[str, Any]) -> None:
         assert by_path[f"/{volume}"]["PosixUser"] == {"Uid": 1000, "Gid": 1000}
     # ECR: a repository per image, immutable tags, scanned on push
     repos = c["ecr"].describe_repositories()["repositories"]
-    assert {r["repositoryName"] for r in repos} == {f"confluence/{s.image}" for s in flow.steps if s.ready}
+    assert {r["repositoryName"] for r in repos} == {f"confluence/{s.image}" for s in flow.steps if s.ready} | {
+        "confluence/driver"}  # the orchestrator's image (confluence_driver.aws.orchestrator)
     assert {r["imageTagMutability"] for r in repos} == {"IMMUTABLE"}
     # (scan on push: moto keeps CloudFormation's spelling ScanOnPush, which its API answer then drops;
     # test_template_comes_from_the_tables checks the property)
@@ -236,10 +238,12 @@ def test_stack_creates_on_moto(moto_stack: dict[str, Any]) -> None:
     for cls in CLASSES:
         name = out[f"JobRole{st.camel(cls)}"].rsplit("/", 1)[1]
         doc = c["iam"].get_role_policy(RoleName=name, PolicyName=f"confluence-{cls}")["PolicyDocument"]
-        steps = [s for s in flow.steps if s.ready and image_class(s.image) == cls]
+        steps = [s for s in [*flow.steps, orchestrator.step()] if s.ready and image_class(s.image) == cls]
         want = policy(cls, steps, region=REGION, account=ACCOUNT, file_system_id=out["FileSystemId"],
                       creds_prefix="/confluence/creds", rule="confluence-renew", sos_bucket=out["SosBucket"],
-                      sos_prefix="sos", results_bucket=out["ResultsBucket"], results_prefix="results")
+                      sos_prefix="sos", results_bucket=out["ResultsBucket"], results_prefix="results",
+                      runs_bucket=out["RunsBucket"], name_prefix="confluence",
+                      renew_function=out["RenewFunctionArn"])
         assert doc == want
 
 

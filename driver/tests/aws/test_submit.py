@@ -42,7 +42,7 @@ def reaches(root: Path, n: int) -> None:
 
 
 def run(deployed: dict[str, Any], *extra: str) -> Any:
-    return CliRunner().invoke(main, ["run", "--batch", "--config", str(deployed["config"]), "--workflow",
+    return CliRunner().invoke(main, ["run", "--batch", "--attached", "--config", str(deployed["config"]), "--workflow",
                                      str(WORKFLOW), "--records", str(deployed["records"]), *extra])
 
 
@@ -104,6 +104,7 @@ def test_dry_run_names_the_phases(deployed: dict[str, Any]):
     result = run(deployed, "--dry-run")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
+        "orchestration: this process (--attached)",
         f"renew: {deployed['config']} names no renew rule ([environment] CONFLUENCE_RENEW_RULE, written by "
         "`confluence deploy --stack`): the schedule is not enabled and PO.DAAC's credentials are not checked",
         "phase 1: make (continent, continent.json), merge (once)",
@@ -172,12 +173,14 @@ def test_failed_child_stops_the_run_and_resume_redoes_only_that_step(deployed: d
 def test_run_without_deploy_and_with_missing_queue(deployed: dict[str, Any], tmp_path: Path):
     other = write_config(tmp_path / "other.toml", deployed["root"], extra='\n[environment]\nX = "1"\n')
     other.write_text(other.read_text().replace('[batch]\n', '[batch]\nname_prefix = "other"\n'))
-    result = CliRunner().invoke(main, ["run", "--batch", "--config", str(other), "--workflow", str(WORKFLOW)])
+    result = CliRunner().invoke(main, ["run", "--batch", "--attached", "--config", str(other), "--workflow",
+                                       str(WORKFLOW)])
     assert result.exit_code == 1
     assert result.output.strip() == ("error: Batch job definition other-datagen is not registered: run confluence "
                                      f"deploy --config {other}")
     other.write_text(other.read_text().replace(QUEUE, "gone"))
-    result = CliRunner().invoke(main, ["run", "--batch", "--config", str(other), "--workflow", str(WORKFLOW)])
+    result = CliRunner().invoke(main, ["run", "--batch", "--attached", "--config", str(other), "--workflow",
+                                       str(WORKFLOW)])
     assert result.output.strip() == (f"error: {other}: Batch job queue 'gone' does not exist in us-east-1 "
                                      "(batch.job_queue)")
 
@@ -197,8 +200,8 @@ def test_grouped_step_submits_entries_over_group_children(tmp_path: Path, moto_s
     res = CliRunner().invoke(main, ["deploy", "--config", str(config), "--workflow", str(grouped), "--skip-push"])
     assert res.exit_code == 0, res.output
     reaches(root, 25)
-    result = CliRunner().invoke(main, ["run", "--batch", "--config", str(config), "--workflow", str(grouped),
-                                       "--records", str(tmp_path / "records")])
+    result = CliRunner().invoke(main, ["run", "--batch", "--attached", "--config", str(config), "--workflow",
+                                       str(grouped), "--records", str(tmp_path / "records")])
     assert result.exit_code == 0, result.output
     (path,) = (tmp_path / "records").glob("*.json")
     steps = json.loads(path.read_text())["steps"]
@@ -220,7 +223,7 @@ def test_flpe_algorithms_are_submitted_side_by_side(tmp_path: Path, moto_simple:
     config = write_config(tmp_path / "deploy.toml", root, reference="digest")
     seed_ecr(moto_simple["ecr"], list(dict.fromkeys(s.image for s in flow.steps if s.ready)))
     assert CliRunner().invoke(main, ["deploy", "--config", str(config), "--skip-push"]).exit_code == 0
-    result = CliRunner().invoke(main, ["run", "--batch", "--config", str(config), "--records",
+    result = CliRunner().invoke(main, ["run", "--batch", "--attached", "--config", str(config), "--records",
                                        str(tmp_path / "records"), "--from", "priors", "--until",
                                        "postdiagnostics_flpe"])
     assert result.exit_code == 0, result.output

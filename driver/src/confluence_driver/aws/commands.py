@@ -69,23 +69,41 @@ def deploy(config_file: str, dry_run: bool, skip_push: bool, workflow_file: str 
 
 
 def run_batch(flow: wf.Workflow, steps: Sequence[Step], *, config_file: str | None, resume: str | None,
-              lists: str | None, records: str | None, dry_run: bool, env: dict[str, str]) -> None:
-    """``confluence run --batch``: submit the steps in phases, follow them, keep the run record."""
+              lists: str | None, records: str | None, dry_run: bool, env: dict[str, str],
+              attached: bool = False, wait: bool = False) -> None:
+    """``confluence run --batch``: start the run in AWS (the orchestrator job), or follow it here (--attached).
+
+    In AWS (the default) the command returns once the orchestrator job is submitted
+    (:mod:`.orchestrator`); ``--wait`` then follows the record until the run ends (stopping
+    the command stops nothing).  ``--attached`` submits the steps in phases from this
+    process, follows them and keeps the record: what the orchestrator job itself runs.
+    """
+    from . import orchestrator
     from .records import RecordStore
-    from .submit import list_source, phases
+    from .submit import DirLists, list_source, phases
 
     runner: BatchRun | None = None
     try:
         if not config_file:
             raise ConfluenceError("--batch needs --config FILE (the deployment file, see docs/aws.md)")
+        if config_file.startswith("s3://"):  # the orchestrator's job: the run's copy of the deployment file
+            import tempfile
+
+            config_file = str(orchestrator.download_config(config_file, Path(tempfile.mkdtemp(prefix="confluence-"))))
         config = load_config(config_file)
         secret = [k for k in env if any(w in k.upper() for w in SECRET_WORDS)]
         if secret:
             raise ConfluenceError(f"--env {secret[0]} looks like a secret: keep secrets in SSM Parameter Store")
+        if lists and not attached:
+            raise ConfluenceError("--lists goes with --attached: the orchestrator job reads the lists in the "
+                                  f"input volume it mounts ({orchestrator.LISTS_PATH})")
         aws = Aws(config)
         if dry_run:
             from .renewal import plan
 
+            where = ("this process (--attached)" if attached else
+                     f"the orchestrator job ({orchestrator.IMAGE} image, queue {config.job_queue})")
+            click.echo(f"orchestration: {where}")
             click.echo(plan(config, [s for s in steps if s.ready]))  # before phase 1 (renewal.prepare)
             for n, phase in enumerate(phases([s for s in steps if s.ready]), 1):
                 click.echo(f"phase {n}: " + ", ".join(f"{s.name} ({s.fanout}{', ' + s.list if s.list else ''})"
@@ -93,18 +111,69 @@ def run_batch(flow: wf.Workflow, steps: Sequence[Step], *, config_file: str | No
             return
         store = RecordStore(Path(records) if records else None, aws)
         previous = store.load(resume) if resume else None
+        if not attached:
+            runner = BatchRun(flow, aws, store, DirLists(Path(orchestrator.LISTS_PATH)), echo=_err, env=env)
+            ready = [s for s in steps if s.ready]
+            runner.check([*ready, orchestrator.step()])
+            run_id = orchestrator.launch(runner, ready, resume=previous, echo=_err)
+            _err(f"follow it: confluence status {run_id} --config {config_file}   (closing this terminal "
+                 "stops nothing)")
+            click.echo(run_id)
+            if wait:
+                sys.exit(follow(store, aws, run_id))
+            return
         runner = BatchRun(flow, aws, store, list_source(lists, aws), echo=_err, env=env)
-        runner.run(steps, resume=previous)
+        if previous is not None:
+            orchestrator.attach(previous)
+        try:
+            runner.run(steps, resume=previous)
+        except BaseException:
+            if runner.record:
+                orchestrator.finish(runner.record, store, "FAILED")
+            raise
+        orchestrator.finish(runner.record, store, "SUCCEEDED")
     except StepFailedError as exc:
         _err(f"error: {exc}")
         run_id = runner.run_id if runner is not None else "RUN"
+        # in the orchestrator's job config_file is its scratch copy: name the operator's file of the record
+        where = str((runner.record.get("config") if runner is not None else None) or config_file)
         _err(f"later steps were not started; fix the cause and continue with: confluence run --batch "
-             f"--config {config_file} --resume {run_id}")
+             f"--config {where} --resume {run_id}")
         sys.exit(1)
     except ConfluenceError as exc:
         _fail(exc)
     assert runner is not None
     _err(f"run {runner.run_id}: succeeded (confluence status {runner.run_id})")
+
+
+def follow(store: Any, aws: Aws, run_id: str, sleep: Any = None) -> int:
+    """``run --batch --wait``: print the run's step states as the orchestrator saves them; 0 when it succeeds.
+
+    Reads only the record on S3 (and the orchestrator job's state): stopping this loop stops nothing.
+    """
+    import time
+
+    from . import orchestrator
+
+    pause = sleep or time.sleep
+    last = ""
+    while True:
+        record = store.load(run_id)
+        line = ", ".join(f"{name} {entry.get('state', '?').lower()}" for name, entry in record["steps"].items())
+        line = f"{record.get('state', '?')}: {line or 'no step submitted yet'}"
+        if line != last:
+            _err(f"run {run_id}: {line}")
+            last = line
+        if record.get("state") in ("SUCCEEDED", "FAILED"):
+            if record.get("reason"):
+                _err(f"run {run_id}: {record['reason']}")
+            return 0 if record["state"] == "SUCCEEDED" else 1
+        why = orchestrator.stranded(aws, record)
+        if why:
+            _err(f"run {run_id}: stopped: {why}; continue it with confluence run --batch --config "
+                 f"{aws.config.path} --resume {run_id}")
+            return 1
+        pause(aws.config.poll_seconds)
 
 
 def _store_and_aws(config_file: str | None, records: str | None,
@@ -116,6 +185,8 @@ def _store_and_aws(config_file: str | None, records: str | None,
     record = store.load(run_id)
     if aws is None and record.get("config") and Path(record["config"]).is_file():
         aws = Aws(load_config(record["config"]))
+        store = RecordStore(Path(records) if records else None, aws)
+        record = store.load(run_id)  # the orchestrator job updates the copy on S3, not this machine's
     return store, aws, record
 
 
@@ -125,11 +196,15 @@ def _store_and_aws(config_file: str | None, records: str | None,
               help=_config_help + " Default: the one the run was started with.")
 @click.option("--records", type=click.Path(file_okay=False), help="Folder of run records (~/.confluence/runs).")
 def status(run_id: str, config_file: str | None, records: str | None) -> None:
-    """Progress of a Batch run per step: succeeded / failed / running children."""
+    """Progress of a Batch run per step: succeeded / failed / running children, and its orchestrator job."""
+    from . import orchestrator
     from .submit import ListSource
 
+    stranded = ""
     try:
         store, aws, record = _store_and_aws(config_file, records, run_id)
+        if aws is not None:
+            stranded = orchestrator.stranded(aws, record)
         if aws is not None and record.get("state") == "RUNNING":
             follower = BatchRun(wf.load(), aws, store, ListSource(), record=record)
             for entry in record["steps"].values():
@@ -139,6 +214,15 @@ def status(run_id: str, config_file: str | None, records: str | None) -> None:
         _fail(exc)
     click.echo(f"run {record['run_id']}: {record.get('state', '?')} (queue {record.get('queue', '?')}, "
                f"started {record.get('created', '?')}, updated {record.get('updated', '?')})")
+    boss = record.get(orchestrator.NAME)
+    if boss and boss.get("jobs"):
+        click.echo(f"orchestrator: job {boss['jobs'][-1]['job_id']} {boss.get('state', '?')} "
+                   f"(confluence logs {record['run_id']} {orchestrator.NAME})")
+    if stranded:
+        click.echo(f"    stopped: {stranded}; continue it with: confluence run --batch --config "
+                   f"{record.get('config', 'FILE')} --resume {record['run_id']}")
+    if record.get("reason"):
+        click.echo(f"    {record['reason']}")
     click.echo(f"{'step':<22} {'state':<10} {'children':>8} {'succeeded':>9} {'failed':>6} {'running':>7} "
                f"{'waiting':>7}")
     for name, entry in record["steps"].items():
@@ -162,7 +246,11 @@ def status(run_id: str, config_file: str | None, records: str | None) -> None:
               help=_config_help + " Default: the one the run was started with.")
 @click.option("--records", type=click.Path(file_okay=False), help="Folder of run records (~/.confluence/runs).")
 def logs(run_id: str, step: str, index: int | None, config_file: str | None, records: str | None) -> None:
-    """Print the CloudWatch log of one child of a step (default: its first failed child, else index 0)."""
+    """Print the CloudWatch log of one child of a step (default: its first failed child, else index 0).
+
+    STEP ``orchestrator``: the log of the job that runs the run in AWS (its latest attempt).
+    """
+    from . import orchestrator
     from .logs import events, log_stream
     from .submit import ListSource
 
@@ -170,12 +258,19 @@ def logs(run_id: str, step: str, index: int | None, config_file: str | None, rec
         store, aws, record = _store_and_aws(config_file, records, run_id)
         if aws is None:
             raise ConfluenceError("give --config FILE: the run's configuration file is not found")
-        entry = record["steps"].get(step)
+        entry = record.get(step) if step == orchestrator.NAME else record["steps"].get(step)
         if not entry or not entry.get("jobs"):
             raise ConfluenceError(f"run {run_id} has no jobs for step {step!r} (steps: {', '.join(record['steps'])})")
-        if index is None:
-            index = entry["failed"][0]["index"] if entry.get("failed") else 0
-        job_id = _child_id(entry, index, step)
+        if step == orchestrator.NAME:  # INDEX: which submission (resumes submit another), default the latest
+            jobs = entry["jobs"]
+            index = len(jobs) - 1 if index is None else index
+            if index >= len(jobs):
+                raise ConfluenceError(f"run {run_id} had {len(jobs)} orchestrator job(s): no index {index}")
+            job_id = jobs[index]["job_id"]
+        else:
+            if index is None:
+                index = entry["failed"][0]["index"] if entry.get("failed") else 0
+            job_id = _child_id(entry, index, step)
         described = BatchRun(wf.load(), aws, store, ListSource(), record=record).describe([job_id])
         if job_id not in described:
             raise ConfluenceError(f"Batch no longer knows job {job_id} (step {step}, index {index})")

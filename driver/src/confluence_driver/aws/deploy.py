@@ -33,6 +33,7 @@ from confluence_core.volumes import container_path
 from confluence_core.workflow import Resource, Step, Workflow
 
 from ..runner import image_tag
+from . import orchestrator
 from .config import Aws, AwsConfig, aws_errors
 from .iam import image_class
 
@@ -74,7 +75,10 @@ def definition_name(config: AwsConfig, image: str) -> str:
 
 def resource(flow: Workflow, config: AwsConfig, name: str) -> Resource:
     """A resource class with the configuration's overrides (``[resources.<class>]``) applied."""
-    base = flow.resources[name]
+    base = flow.resources.get(name) or (orchestrator.RESOURCE if name == orchestrator.RESOURCE.name else None)
+    if base is None:
+        raise ConfluenceError(f"no resource class {name!r} in the workflow table "
+                              f"(classes: {', '.join(flow.resources)})")
     over = config.resources.get(name, {})
     return Resource(name=name, slots=base.slots, vcpus=over.get("vcpus", base.vcpus),
                     memory_mib=over.get("memory_mib", base.memory_mib), timeout_s=over.get("timeout_s", base.timeout_s))
@@ -87,14 +91,17 @@ def batch_steps(flow: Workflow, steps: Sequence[Step] | None = None) -> list[Ste
 
 def plan_definitions(flow: Workflow, config: AwsConfig, steps: Sequence[Step] | None = None,
                      digests: dict[str, str] | None = None) -> list[JobDefinitionPlan]:
-    """One job definition per image of the ready steps, in workflow order.
+    """One job definition per image of the ready steps, in workflow order, then the orchestrator's.
 
     ``digests`` (image -> ``sha256:...``, from ECR) makes each definition name its image by digest.
+    The orchestrator (:mod:`.orchestrator`, ``run --batch`` in AWS) is planned when ``steps`` is None
+    (a deployment has it whatever the run's steps).
     """
     by_image: dict[str, list[Step]] = {}
-    for step in batch_steps(flow, steps):
+    chosen = batch_steps(flow, steps) + ([orchestrator.step()] if steps is None else [])
+    for step in chosen:
         by_image.setdefault(step.image, []).append(step)
-    unknown = sorted(set(config.resources) - set(flow.resources))
+    unknown = sorted(set(config.resources) - set(flow.resources) - {orchestrator.RESOURCE.name})
     if unknown:
         raise ConfluenceError(f"resources.{unknown[0]}: no such resource class in the workflow table "
                               f"(classes: {', '.join(flow.resources)})", config.path)

@@ -3,28 +3,35 @@
 Every workflow image belongs to one class (:data:`CLASS_OF_IMAGE`, default
 ``none``), and a class grants exactly the AWS calls its steps make, nothing else:
 
-============  ==========================  =====================================================================
-class         images                      what the steps call (with the role's credentials)
-============  ==========================  =====================================================================
-``podaac``    datagen, input              ``ssm:GetParameters`` of the four PO.DAAC credential parameters
-                                          (``confluence_core.riversp.s3_client``; the granules are then read
-                                          with PO.DAAC's own temporary credentials), ``kms:Decrypt`` through SSM
-``sos``       priors                      ``s3:GetObject`` below ``s3.sos_prefix`` and ``s3:ListBucket`` of
-                                          ``s3.sos_bucket`` (``download_file`` heads the object first)
-``results``   output                      ``s3:ListBucket`` (``head_bucket``), ``s3:GetObject`` (``head_object``:
-                                          never over an earlier object), ``s3:PutObject`` and
-                                          ``s3:AbortMultipartUpload`` below ``s3.results_prefix``
-``renew``     renew (disable_renew)       ``events:DescribeRule``, ``events:DisableRule``,
-                                          ``events:ListTargetsByRule`` of the renew rule
-                                          (``confluence_renew.schedule.disable`` then ``status``)
-``none``      every other image           no AWS call
-============  ==========================  =====================================================================
+================  ==========================  =====================================================================
+class             images                      what the steps call (with the role's credentials)
+================  ==========================  =====================================================================
+``podaac``        datagen, input              ``ssm:GetParameters`` of the four PO.DAAC credential parameters
+                                              (``confluence_core.riversp.s3_client``; the granules are then read
+                                              with PO.DAAC's own temporary credentials), ``kms:Decrypt`` through SSM
+``sos``           priors                      ``s3:GetObject`` below ``s3.sos_prefix`` and ``s3:ListBucket`` of
+                                              ``s3.sos_bucket`` (``download_file`` heads the object first)
+``results``       output                      ``s3:ListBucket`` (``head_bucket``), ``s3:GetObject`` (``head_object``:
+                                              never over an earlier object), ``s3:PutObject`` and
+                                              ``s3:AbortMultipartUpload`` below ``s3.results_prefix``
+``renew``         renew (disable_renew)       ``events:DescribeRule``, ``events:DisableRule``,
+                                              ``events:ListTargetsByRule`` of the renew rule
+                                              (``confluence_renew.schedule.disable`` then ``status``)
+``orchestrator``  driver (the orchestrator,   what ``run --batch --attached`` calls (:mod:`.orchestrator`):
+                  :mod:`.orchestrator`)       submit, follow and terminate the workflow's Batch jobs; the run
+                                              record and its deployment file below ``s3.runs_prefix``; the
+                                              images' digests in ECR; the renew rule (enable, describe, targets),
+                                              one invocation of the renew Lambda, the credential parameters'
+                                              existence and the ``expiration`` value only; failed jobs' logs
+``none``          every other image           no AWS call
+================  ==========================  =====================================================================
 
 Every class whose images mount an EFS volume also gets ``elasticfilesystem:ClientMount``
 (and ``ClientWrite`` when one of its steps writes a volume): job definitions mount with
 IAM authorization (``authorizationConfig.iam = ENABLED``), which uses the job role.
 
-So output cannot read PO.DAAC's credentials and only disable_renew can touch the rule.
+So output cannot read PO.DAAC's credentials, only disable_renew can disable the rule and only
+the orchestrator (which runs ``run --batch`` in AWS) can enable it.
 A new image gets class ``none`` until it is added here.  docs/aws.md prints this table;
 a test checks that the two agree.
 """
@@ -44,8 +51,9 @@ CLASS_OF_IMAGE: dict[str, str] = {
     "priors": "sos",
     "output": "results",
     "renew": "renew",
+    "driver": "orchestrator",
 }
-CLASSES = ("podaac", "sos", "results", "renew", "none")
+CLASSES = ("podaac", "sos", "results", "renew", "orchestrator", "none")
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,8 @@ class Grant:
 
 
 #: class -> what it may call.  Placeholders: {region} {account} {creds_prefix} {rule} {sos_bucket}
-#: {sos_prefix} {results_bucket} {results_prefix}.
+#: {sos_prefix} {results_bucket} {results_prefix} {runs_bucket} {runs_prefix} {name_prefix} {log_group}
+#: {renew_function}.
 GRANTS: dict[str, tuple[Grant, ...]] = {
     "podaac": (
         Grant(("ssm:GetParameters",), "arn:aws:ssm:{region}:{account}:parameter{creds_prefix}/*",
@@ -80,6 +89,32 @@ GRANTS: dict[str, tuple[Grant, ...]] = {
     "renew": (
         Grant(("events:DescribeRule", "events:DisableRule", "events:ListTargetsByRule"),
               "arn:aws:events:{region}:{account}:rule/{rule}", "confluence-renew disable (then its status line)"),
+    ),
+    "orchestrator": (
+        Grant(("batch:DescribeJobQueues", "batch:DescribeJobDefinitions", "batch:DescribeJobs", "batch:ListJobs"),
+              "*", "follow the jobs (these Batch actions take no resource)"),
+        Grant(("batch:SubmitJob",), "arn:aws:batch:{region}:{account}:job-definition/{name_prefix}-*",
+              "submit the workflow's jobs (their definitions)"),
+        Grant(("batch:SubmitJob",), "arn:aws:batch:{region}:{account}:job-queue/{name_prefix}*",
+              "submit the workflow's jobs (the stack's queues)"),
+        Grant(("batch:TerminateJob", "batch:TagResource"), "arn:aws:batch:{region}:{account}:job/*",
+              "cancel what follows a failed step; tags propagated to the jobs it submits"),
+        Grant(("s3:ListBucket",), "arn:aws:s3:::{runs_bucket}", "a missing record is a 404, not a 403"),
+        Grant(("s3:GetObject", "s3:PutObject"), "arn:aws:s3:::{runs_bucket}/{runs_prefix}*",
+              "the run record and the run's copy of the deployment file"),
+        Grant(("ecr:DescribeImages",), "arn:aws:ecr:{region}:{account}:repository/{name_prefix}/*",
+              "the digests the job definitions must name"),
+        Grant(("events:DescribeRule", "events:EnableRule", "events:ListTargetsByRule"),
+              "arn:aws:events:{region}:{account}:rule/{rule}", "enable and check the renew schedule before datagen"),
+        Grant(("lambda:InvokeFunction",), "{renew_function}", "invoke the renew Lambda once before datagen"),
+        Grant(("ssm:GetParameters", "ssm:GetParameter"), "arn:aws:ssm:{region}:{account}:parameter{creds_prefix}/*",
+              "the credential parameters exist (no decryption)"),
+        Grant(("kms:Decrypt",), "arn:aws:kms:{region}:{account}:key/*", "the expiration parameter only, through SSM",
+              (("StringEquals", "kms:ViaService", "ssm.{region}.amazonaws.com"),
+               ("StringEquals", "kms:EncryptionContext:PARAMETER_ARN",
+                "arn:aws:ssm:{region}:{account}:parameter{creds_prefix}/expiration"))),
+        Grant(("logs:GetLogEvents",), "arn:aws:logs:{region}:{account}:log-group:{log_group}:log-stream:*",
+              "the first error line of a failed child"),
     ),
     "none": (),
 }
@@ -105,17 +140,24 @@ def efs_actions(steps: Sequence[Step]) -> list[str]:
 
 def policy(cls: str, steps: Sequence[Step], *, region: str, account: str, file_system_id: str = "*",
            creds_prefix: str = "/confluence/creds", rule: str = "confluence-renew", sos_bucket: str = "*",
-           sos_prefix: str = "", results_bucket: str = "*", results_prefix: str = "") -> dict[str, Any]:
+           sos_prefix: str = "", results_bucket: str = "*", results_prefix: str = "", runs_bucket: str = "*",
+           runs_prefix: str = "", name_prefix: str = "confluence", log_group: str = "/aws/batch/job",
+           renew_function: str = "*") -> dict[str, Any]:
     """The identity policy of class ``cls``'s job role (``steps``: the steps whose images are in it)."""
     values = {"region": region, "account": account, "creds_prefix": creds_prefix.rstrip("/"), "rule": rule,
               "sos_bucket": sos_bucket, "sos_prefix": _prefix(sos_prefix), "results_bucket": results_bucket,
-              "results_prefix": _prefix(results_prefix)}
+              "results_prefix": _prefix(results_prefix), "runs_bucket": runs_bucket,
+              "runs_prefix": _prefix(runs_prefix), "name_prefix": name_prefix, "log_group": log_group,
+              "renew_function": renew_function}
     statements: list[dict[str, Any]] = []
     for grant in GRANTS[cls]:
         statement: dict[str, Any] = {"Effect": "Allow", "Action": list(grant.actions),
                                      "Resource": grant.resource.format(**values)}
         if grant.condition:
-            statement["Condition"] = {op: {key: value.format(**values)} for op, key, value in grant.condition}
+            condition: dict[str, dict[str, str]] = {}
+            for op, key, value in grant.condition:
+                condition.setdefault(op, {})[key] = value.format(**values)
+            statement["Condition"] = condition
         statements.append(statement)
     efs = efs_actions(steps)
     if efs:

@@ -73,11 +73,9 @@ class RecordStore:
                                                   Body=json.dumps(record, indent=1).encode())
 
     def load(self, run_id: str) -> dict[str, Any]:
-        """The record of ``run_id``: the local file, else (with AWS) the S3 object."""
+        """The record of ``run_id``: with AWS the S3 object (the orchestrator job keeps it there), else the
+        local file; with AWS and no object, the local file."""
         path = self.path(run_id)
-        if path.exists():
-            record: dict[str, Any] = read_json(path)
-            return record
         if self.aws is not None:
             from botocore.exceptions import ClientError
 
@@ -92,5 +90,11 @@ class RecordStore:
                 else:
                     loaded: dict[str, Any] = json.loads(body)
                     return loaded
-            raise ConfluenceError(f"no run {run_id}: neither {path} nor s3://{config.runs_bucket}/{key} exists")
+            if path.exists():
+                local: dict[str, Any] = read_json(path)
+                return local
+            raise ConfluenceError(f"no run {run_id}: neither s3://{config.runs_bucket}/{key} nor {path} exists")
+        if path.exists():
+            record: dict[str, Any] = read_json(path)
+            return record
         raise ConfluenceError(f"no run {run_id} (give --config to look on S3 too)", path)

@@ -36,6 +36,7 @@ from typing import Any
 from confluence_core import atomic
 from confluence_core import workflow as wf
 
+from . import orchestrator
 from .iam import CLASSES, GRANTS, image_class, policy
 
 #: uid/gid of the images' user (images/module.Dockerfile): the access points act as it.
@@ -81,8 +82,8 @@ def camel(name: str) -> str:
 
 
 def images(flow: wf.Workflow) -> list[str]:
-    """The images that get an ECR repository: those of the ready steps, in table order."""
-    return list(dict.fromkeys(s.image for s in flow.steps if s.ready))
+    """The images that get an ECR repository: those of the ready steps, in table order, and the orchestrator's."""
+    return list(dict.fromkeys([*(s.image for s in flow.steps if s.ready), orchestrator.IMAGE]))
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -163,10 +164,12 @@ def parameters() -> dict[str, Any]:
 
 def job_role_policy(cls: str, flow: wf.Workflow) -> dict[str, Any]:
     """The inline policy of class ``cls``'s job role, with the stack's values (:func:`.iam.policy`)."""
-    steps = [s for s in flow.steps if s.ready and image_class(s.image) == cls]
+    steps = [s for s in [*flow.steps, orchestrator.step()] if s.ready and image_class(s.image) == cls]
     doc = policy(cls, steps, region="${AWS::Region}", account="${AWS::AccountId}", file_system_id="${FileSystem}",
                  creds_prefix="${CredsPrefix}", rule="${NamePrefix}-renew", sos_bucket="${SosBucket}",
-                 sos_prefix="${SosPrefix}", results_bucket="${ResultsBucket}", results_prefix="${ResultsPrefix}")
+                 sos_prefix="${SosPrefix}", results_bucket="${ResultsBucket}", results_prefix="${ResultsPrefix}",
+                 runs_bucket="${RunsBucket}", name_prefix="${NamePrefix}",  # the whole runs bucket is the stack's
+                 log_group="/aws/batch/job", renew_function="${RenewFunction.Arn}")
     out: dict[str, Any] = sub(doc)
     return out
 

@@ -51,7 +51,7 @@ from confluence_core.errors import ConfluenceError
 from confluence_core.ids import CONTINENTS
 from confluence_core.index import ARRAY_INDEX_ENV, MAX_ARRAY_SIZE, OFFSET_ENV, chunks
 from confluence_core.jsonio import write_json
-from confluence_core.workflow import Step, Workflow
+from confluence_core.workflow import Resource, Step, Workflow
 
 from .. import __version__
 from ..fanout import children
@@ -213,6 +213,10 @@ class BatchRun:
     def run_id(self) -> str:
         run_id: str = self.record["run_id"]
         return run_id
+
+    def resource(self, step: Step) -> Resource:
+        """The step's resource class with the deployment's overrides."""
+        return resource(self.flow, self.config, step.resources)
 
     # -- checks -----------------------------------------------------------------------------------
     def check(self, steps: Sequence[Step]) -> None:
